@@ -1,0 +1,117 @@
+package httpserver
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"fmt"
+	"log/slog"
+	"net/http"
+	"runtime/debug"
+	"time"
+
+	"go.opentelemetry.io/contrib/instrumentation/net/http/otelhttp"
+	"go.opentelemetry.io/otel/trace"
+
+	"github.com/goshop-platform/shop/services/platform/problem"
+	"github.com/goshop-platform/shop/services/platform/telemetry"
+)
+
+type ctxKey int
+
+const requestIDKey ctxKey = iota
+
+// RequestID takes X-Request-Id from the client when it is sane, otherwise
+// makes one, and echoes it in the response.
+func RequestID(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		id := r.Header.Get("X-Request-Id")
+		if id == "" || len(id) > 128 {
+			var b [12]byte
+			_, _ = rand.Read(b[:])
+			id = hex.EncodeToString(b[:])
+		}
+		w.Header().Set("X-Request-Id", id)
+		next.ServeHTTP(w, r.WithContext(context.WithValue(r.Context(), requestIDKey, id)))
+	})
+}
+
+// RequestIDFrom returns the request id of ctx, or "".
+func RequestIDFrom(ctx context.Context) string {
+	id, _ := ctx.Value(requestIDKey).(string)
+	return id
+}
+
+// Recover turns a panic into a logged 500 problem instead of a dropped connection.
+func Recover(log *slog.Logger) func(http.Handler) http.Handler {
+	return func(next http.Handler) http.Handler {
+		return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			defer func() {
+				if v := recover(); v != nil {
+					if v == http.ErrAbortHandler {
+						panic(v)
+					}
+					log.ErrorContext(r.Context(), "panic while serving request",
+						"panic", fmt.Sprint(v), "stack", string(debug.Stack()), "request_id", RequestIDFrom(r.Context()))
+					problem.Write(w, r, problem.New(http.StatusInternalServerError, "", "an internal error occurred; it has been logged"))
+				}
+			}()
+			next.ServeHTTP(w, r)
+		})
+	}
+}
+
+// Trace starts a server span per request (W3C trace context from the
+// client), named after the route pattern once routing is done. Probes and
+// metrics scrapes are not traced.
+func Trace(next http.Handler) http.Handler {
+	named := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		next.ServeHTTP(w, r)
+		trace.SpanFromContext(r.Context()).SetName(r.Method + " " + telemetry.RoutePattern(r))
+	})
+	return otelhttp.NewHandler(named, "http.request",
+		otelhttp.WithFilter(func(r *http.Request) bool {
+			switch r.URL.Path {
+			case "/livez", "/readyz", "/metrics":
+				return false
+			}
+			return true
+		}))
+}
+
+// AccessLog writes one JSON line per request, with trace ids from context.
+func AccessLog(log *slog.Logger) func(http.Handler) http.Handler {
+	return func(next http.Handler) http.Handler {
+		return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			start := time.Now()
+			sw := telemetry.WrapStatus(w)
+			next.ServeHTTP(sw, r)
+			if r.URL.Path == "/livez" || r.URL.Path == "/readyz" || r.URL.Path == "/metrics" {
+				return
+			}
+			level := slog.LevelInfo
+			if sw.Status() >= 500 {
+				level = slog.LevelError
+			}
+			log.Log(r.Context(), level, "http request",
+				"method", r.Method, "route", telemetry.RoutePattern(r), "path", r.URL.Path,
+				"status", sw.Status(), "bytes", sw.Bytes(), "duration_ms", float64(time.Since(start).Microseconds())/1000,
+				"request_id", RequestIDFrom(r.Context()), "remote", r.RemoteAddr)
+		})
+	}
+}
+
+// LimitBody caps every request body; handlers see *http.MaxBytesError past it.
+func LimitBody(max int64) func(http.Handler) http.Handler {
+	return func(next http.Handler) http.Handler {
+		return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			if r.ContentLength > max {
+				problem.Write(w, r, problem.New(http.StatusRequestEntityTooLarge, "body-too-large",
+					fmt.Sprintf("the request body exceeds the limit of %d bytes", max)))
+				return
+			}
+			r.Body = http.MaxBytesReader(w, r.Body, max)
+			next.ServeHTTP(w, r)
+		})
+	}
+}

@@ -1,0 +1,128 @@
+// Package httpserver is the HTTP skeleton every service shares: a chi router
+// with request ids, panic recovery, tracing, RED metrics, JSON access logs and
+// a body size limit; /livez, /readyz (which checks dependencies) and
+// /metrics; explicit timeouts; and a graceful drain on shutdown in which
+// /readyz turns unready first, in-flight requests finish, then connections
+// close.
+package httpserver
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"net/http"
+	"sync/atomic"
+	"time"
+
+	"github.com/go-chi/chi/v5"
+
+	"github.com/goshop-platform/shop/services/platform/telemetry"
+)
+
+// Config is the HTTP part of every service's configuration document.
+type Config struct {
+	Addr              string        `json:"addr"`
+	ReadHeaderTimeout time.Duration `json:"readHeaderTimeout"`
+	ReadTimeout       time.Duration `json:"readTimeout"`
+	WriteTimeout      time.Duration `json:"writeTimeout"`
+	IdleTimeout       time.Duration `json:"idleTimeout"`
+	// DrainDelay is how long /readyz reports unready before the listener
+	// closes, so load balancers stop sending new requests first.
+	DrainDelay      time.Duration `json:"drainDelay"`
+	ShutdownTimeout time.Duration `json:"shutdownTimeout"`
+	MaxBodyBytes    int64         `json:"maxBodyBytes"`
+}
+
+// DefaultConfig listens on addr with conservative timeouts.
+func DefaultConfig(addr string) Config {
+	return Config{
+		Addr: addr, ReadHeaderTimeout: 5 * time.Second, ReadTimeout: 15 * time.Second,
+		WriteTimeout: 30 * time.Second, IdleTimeout: 2 * time.Minute,
+		DrainDelay: 2 * time.Second, ShutdownTimeout: 20 * time.Second, MaxBodyBytes: 1 << 20,
+	}
+}
+
+// Validate reports bad HTTP settings with paths under prefix.
+func (c Config) Validate(prefix string, add func(path, msg string)) {
+	if _, _, err := net.SplitHostPort(c.Addr); err != nil {
+		add(prefix+".addr", "must be host:port such as :8080")
+	}
+	for name, d := range map[string]time.Duration{"readHeaderTimeout": c.ReadHeaderTimeout, "readTimeout": c.ReadTimeout,
+		"writeTimeout": c.WriteTimeout, "idleTimeout": c.IdleTimeout, "shutdownTimeout": c.ShutdownTimeout} {
+		if d <= 0 {
+			add(prefix+"."+name, "must be a positive duration such as 5s")
+		}
+	}
+	if c.DrainDelay < 0 {
+		add(prefix+".drainDelay", "must not be negative")
+	}
+	if c.MaxBodyBytes < 1024 {
+		add(prefix+".maxBodyBytes", "must be at least 1024")
+	}
+}
+
+// Server is a service's HTTP server with its probes and metrics endpoint.
+type Server struct {
+	Router   chi.Router
+	cfg      Config
+	log      *slog.Logger
+	checks   []Check
+	draining atomic.Bool
+}
+
+// New builds the router with the standard middleware and the operational
+// routes; the service mounts its own routes on Router.
+func New(cfg Config, log *slog.Logger, metrics *telemetry.Metrics, checks ...Check) *Server {
+	s := &Server{Router: chi.NewRouter(), cfg: cfg, log: log, checks: checks}
+	s.Router.Use(RequestID, Recover(log), Trace, metrics.Middleware, AccessLog(log), LimitBody(cfg.MaxBodyBytes))
+	s.Router.Get("/livez", s.livez)
+	s.Router.Get("/readyz", s.readyz)
+	s.Router.Method(http.MethodGet, "/metrics", metrics.Handler())
+	return s
+}
+
+// Run serves on the configured address until ctx ends, then drains.
+func (s *Server) Run(ctx context.Context) error {
+	ln, err := net.Listen("tcp", s.cfg.Addr)
+	if err != nil {
+		return fmt.Errorf("listen on %s: %w (is another process using the port?)", s.cfg.Addr, err)
+	}
+	return s.Serve(ctx, ln)
+}
+
+// Serve is Run on an existing listener (tests pass one on a free port).
+func (s *Server) Serve(ctx context.Context, ln net.Listener) error {
+	srv := &http.Server{
+		Handler:           s.Router,
+		ReadHeaderTimeout: s.cfg.ReadHeaderTimeout,
+		ReadTimeout:       s.cfg.ReadTimeout,
+		WriteTimeout:      s.cfg.WriteTimeout,
+		IdleTimeout:       s.cfg.IdleTimeout,
+		ErrorLog:          slog.NewLogLogger(s.log.Handler(), slog.LevelWarn),
+		BaseContext:       func(net.Listener) context.Context { return context.WithoutCancel(ctx) },
+	}
+	errc := make(chan error, 1)
+	go func() { errc <- srv.Serve(ln) }()
+	s.log.Info("http server listening", "addr", ln.Addr().String())
+	select {
+	case err := <-errc:
+		return fmt.Errorf("http server: %w", err)
+	case <-ctx.Done():
+	}
+	s.draining.Store(true)
+	s.log.Info("draining: readyz now unready", "delay", s.cfg.DrainDelay)
+	time.Sleep(s.cfg.DrainDelay)
+	sctx, cancel := context.WithTimeout(context.Background(), s.cfg.ShutdownTimeout)
+	defer cancel()
+	if err := srv.Shutdown(sctx); err != nil {
+		_ = srv.Close()
+		return fmt.Errorf("http shutdown did not finish within %s: %w", s.cfg.ShutdownTimeout, err)
+	}
+	if err := <-errc; err != nil && !errors.Is(err, http.ErrServerClosed) {
+		return err
+	}
+	s.log.Info("http server stopped")
+	return nil
+}

@@ -1,0 +1,129 @@
+// Package orderstream is the wire contract of the order queue: the Redis
+// Stream new_orders, its consumer group and dead-letter stream, and the
+// versioned message that api writes and order-worker reads. Both sides use
+// Encode/Decode from here, so a change to the message is a change to this
+// package and its schema version.
+package orderstream
+
+import (
+	"encoding/json"
+	"errors"
+	"fmt"
+	"strconv"
+	"time"
+
+	"github.com/google/uuid"
+
+	"github.com/goshop-platform/shop/services/platform/problem"
+)
+
+// Names that cross service boundaries (DESIGN.md).
+const (
+	Stream        = "new_orders"
+	Group         = "order-worker"
+	DeadLetters   = "new_orders:dead"
+	StatusChannel = "order_status"
+	SchemaVersion = 1
+)
+
+// Limits of one order's shape, enforced by api at intake and re-checked by
+// order-worker on decode.
+const (
+	MaxLines    = 100
+	MaxQuantity = 1000
+)
+
+// Item is one order line as requested by the customer.
+type Item struct {
+	ProductID int64 `json:"product_id"`
+	Quantity  int   `json:"quantity"`
+}
+
+// Message is one accepted order on the stream.
+type Message struct {
+	OrderID     uuid.UUID
+	UserID      int64
+	Items       []Item
+	AcceptedAt  time.Time
+	Traceparent string
+}
+
+// Poison reasons: a message carrying one of these can never be processed and
+// goes to the dead-letter stream.
+var (
+	ErrUndecodable        = errors.New("undecodable")
+	ErrUnknownSchema      = errors.New("unknown_schema_version")
+	ErrInvalidOrderFields = errors.New("invalid_order")
+)
+
+// Encode renders m as stream entry fields.
+func (m Message) Encode() map[string]any {
+	items, _ := json.Marshal(m.Items) // a slice of plain structs cannot fail
+	return map[string]any{
+		"v":           strconv.Itoa(SchemaVersion),
+		"order_id":    m.OrderID.String(),
+		"user_id":     strconv.FormatInt(m.UserID, 10),
+		"items":       string(items),
+		"accepted_at": m.AcceptedAt.UTC().Format(time.RFC3339Nano),
+		"traceparent": m.Traceparent,
+	}
+}
+
+// Decode parses stream entry fields. Its errors wrap one of the poison
+// reasons above; the order id is returned whenever it was readable so that
+// the order can be recorded failed.
+func Decode(fields map[string]any) (Message, error) {
+	var m Message
+	get := func(k string) string { s, _ := fields[k].(string); return s }
+	if id, err := uuid.Parse(get("order_id")); err == nil {
+		m.OrderID = id
+	} else {
+		return m, fmt.Errorf("%w: order_id %q is not a UUID", ErrUndecodable, get("order_id"))
+	}
+	if v := get("v"); v != strconv.Itoa(SchemaVersion) {
+		return m, fmt.Errorf("%w: message schema version %q, this build reads %d", ErrUnknownSchema, v, SchemaVersion)
+	}
+	uid, err := strconv.ParseInt(get("user_id"), 10, 64)
+	if err != nil || uid <= 0 {
+		return m, fmt.Errorf("%w: user_id %q", ErrUndecodable, get("user_id"))
+	}
+	m.UserID = uid
+	if m.AcceptedAt, err = time.Parse(time.RFC3339Nano, get("accepted_at")); err != nil {
+		return m, fmt.Errorf("%w: accepted_at %q", ErrUndecodable, get("accepted_at"))
+	}
+	if err := json.Unmarshal([]byte(get("items")), &m.Items); err != nil {
+		return m, fmt.Errorf("%w: items: %v", ErrUndecodable, err)
+	}
+	if errs := ValidateItems(m.Items); len(errs) > 0 {
+		return m, fmt.Errorf("%w: %s %s", ErrInvalidOrderFields, errs[0].Pointer, errs[0].Detail)
+	}
+	m.Traceparent = get("traceparent")
+	return m, nil
+}
+
+// ValidateItems checks an order's shape: 1 to MaxLines lines, quantities 1
+// to MaxQuantity, positive product ids, each product at most once. It does
+// not look at the catalogue; stock and existence are order-worker's job.
+func ValidateItems(items []Item) []problem.FieldError {
+	var errs []problem.FieldError
+	if len(items) == 0 || len(items) > MaxLines {
+		return append(errs, problem.FieldError{Pointer: problem.Pointer("items"),
+			Detail: fmt.Sprintf("must have between 1 and %d lines, got %d", MaxLines, len(items))})
+	}
+	seen := make(map[int64]int, len(items))
+	for i, it := range items {
+		if it.ProductID <= 0 {
+			errs = append(errs, problem.FieldError{Pointer: problem.Pointer("items", i, "product_id"), Detail: "must be a positive integer"})
+		} else if first, dup := seen[it.ProductID]; dup {
+			errs = append(errs, problem.FieldError{Pointer: problem.Pointer("items", i, "product_id"),
+				Detail: fmt.Sprintf("product %d is already on line %d; combine the quantities", it.ProductID, first)})
+		} else {
+			seen[it.ProductID] = i
+		}
+		if it.Quantity < 1 || it.Quantity > MaxQuantity {
+			errs = append(errs, problem.FieldError{Pointer: problem.Pointer("items", i, "quantity"),
+				Detail: fmt.Sprintf("must be between 1 and %d", MaxQuantity)})
+		}
+	}
+	return errs
+}
