@@ -1,0 +1,145 @@
+// Package apiconfig is the api service's configuration document
+// (apiVersion shop.goshop.dev/v1alpha1, kind APIConfig): its fields,
+// defaults, environment names (API_*) and validation.
+package apiconfig
+
+import (
+	"net"
+	"net/url"
+	"strconv"
+	"time"
+
+	"github.com/goshop-platform/shop/services/platform/config"
+	"github.com/goshop-platform/shop/services/platform/httpserver"
+	"github.com/goshop-platform/shop/services/platform/postgres"
+	"github.com/goshop-platform/shop/services/platform/redisconn"
+	"github.com/goshop-platform/shop/services/platform/telemetry"
+)
+
+// Spec is the api's configuration.
+type Spec struct {
+	HTTP      httpserver.Config `json:"http"`
+	Telemetry telemetry.Config  `json:"telemetry"`
+	Database  postgres.Config   `json:"database"`
+	Redis     redisconn.Config  `json:"redis"`
+	Auth      Auth              `json:"auth"`
+	RateLimit RateLimit         `json:"rateLimit"`
+	Orders    Orders            `json:"orders"`
+	CORS      CORS              `json:"cors"`
+	// TrustedProxies are CIDRs whose X-Forwarded-For is believed when
+	// finding the client address for rate limits.
+	TrustedProxies []string `json:"trustedProxies"`
+}
+
+// Auth configures tokens and passwords.
+type Auth struct {
+	Issuer   string `json:"issuer"`
+	Audience string `json:"audience"`
+	// KeysDir holds ECDSA P-256 private keys as <kid>.pem files. Every key
+	// verifies; ActiveKeyID signs. Rotate by adding a file, switching
+	// ActiveKeyID, and removing the old file after AccessTokenTTL.
+	KeysDir         string        `json:"keysDir"`
+	ActiveKeyID     string        `json:"activeKeyID"`
+	AccessTokenTTL  time.Duration `json:"accessTokenTTL"`
+	RefreshTokenTTL time.Duration `json:"refreshTokenTTL"`
+	// Argon2id cost; the defaults follow the OWASP minimum (19 MiB, t=2, p=1).
+	PasswordMemoryKiB  uint32         `json:"passwordMemoryKiB"`
+	PasswordIterations uint32         `json:"passwordIterations"`
+	BootstrapAdmin     BootstrapAdmin `json:"bootstrapAdmin"`
+}
+
+// BootstrapAdmin, when Email is set, is created at start if missing.
+type BootstrapAdmin struct {
+	Email    string        `json:"email"`
+	Password config.Secret `json:"password"`
+}
+
+// RateLimit bounds abuse; counters live in Redis so limits hold across replicas.
+type RateLimit struct {
+	LoginPerAccount int           `json:"loginPerAccount"`
+	LoginPerIP      int           `json:"loginPerIP"`
+	LoginWindow     time.Duration `json:"loginWindow"`
+	RegisterPerIP   int           `json:"registerPerIP"`
+	RegisterWindow  time.Duration `json:"registerWindow"`
+}
+
+// Orders configures intake.
+type Orders struct {
+	IdempotencyTTL   time.Duration `json:"idempotencyTTL"`
+	PendingStatusTTL time.Duration `json:"pendingStatusTTL"`
+}
+
+// CORS lists the browser origins (storefront, Appsmith) allowed to call the api.
+type CORS struct {
+	AllowedOrigins []string `json:"allowedOrigins"`
+}
+
+// Loader reads the api's document.
+var Loader = config.Loader[Spec]{
+	APIVersion: "shop.goshop.dev/v1alpha1",
+	Kind:       "APIConfig",
+	EnvPrefix:  "API",
+	Defaults:   Defaults(),
+}
+
+// Defaults are the values used when neither file nor environment sets a field.
+func Defaults() Spec {
+	return Spec{
+		HTTP:      httpserver.DefaultConfig(":8080"),
+		Telemetry: telemetry.DefaultConfig(),
+		Database:  postgres.DefaultConfig(),
+		Redis:     redisconn.DefaultConfig(),
+		Auth: Auth{
+			Issuer: "http://localhost:8080", Audience: "shop", KeysDir: "", ActiveKeyID: "",
+			AccessTokenTTL: 15 * time.Minute, RefreshTokenTTL: 30 * 24 * time.Hour,
+			PasswordMemoryKiB: 19 * 1024, PasswordIterations: 2,
+		},
+		RateLimit: RateLimit{LoginPerAccount: 5, LoginPerIP: 30, LoginWindow: time.Minute,
+			RegisterPerIP: 10, RegisterWindow: time.Hour},
+		Orders:         Orders{IdempotencyTTL: 24 * time.Hour, PendingStatusTTL: 7 * 24 * time.Hour},
+		CORS:           CORS{AllowedOrigins: []string{"http://localhost:8088"}},
+		TrustedProxies: []string{},
+	}
+}
+
+// Validate checks every field and names each bad one.
+func (s *Spec) Validate() config.FieldErrors {
+	var errs config.FieldErrors
+	s.HTTP.Validate("spec.http", errs.Add)
+	s.Telemetry.Validate("spec.telemetry", errs.Add)
+	s.Database.Validate("spec.database", errs.Add)
+	s.Redis.Validate("spec.redis", errs.Add)
+	a := s.Auth
+	errs.Check(a.Issuer != "", "spec.auth.issuer", "must not be empty")
+	errs.Check(a.Audience != "", "spec.auth.audience", "must not be empty")
+	errs.Check(a.KeysDir != "", "spec.auth.keysDir", "must name a directory of <kid>.pem signing keys (create one with `api gen-key`)")
+	errs.Check(a.ActiveKeyID != "", "spec.auth.activeKeyID", "must name the key (file stem in keysDir) that signs new tokens")
+	errs.Check(a.AccessTokenTTL >= time.Minute && a.AccessTokenTTL <= 24*time.Hour, "spec.auth.accessTokenTTL", "must be between 1m and 24h")
+	errs.Check(a.RefreshTokenTTL > a.AccessTokenTTL, "spec.auth.refreshTokenTTL", "must be longer than accessTokenTTL")
+	errs.Check(a.PasswordMemoryKiB >= 1024, "spec.auth.passwordMemoryKiB", "must be at least 1024")
+	errs.Check(a.PasswordIterations >= 1, "spec.auth.passwordIterations", "must be at least 1")
+	if a.BootstrapAdmin.Email != "" {
+		errs.Check(len(a.BootstrapAdmin.Password.Value()) >= 12, "spec.auth.bootstrapAdmin.password", "must be at least 12 characters when bootstrapAdmin.email is set")
+	}
+	r := s.RateLimit
+	errs.Check(r.LoginPerAccount >= 1, "spec.rateLimit.loginPerAccount", "must be at least 1")
+	errs.Check(r.LoginPerIP >= 1, "spec.rateLimit.loginPerIP", "must be at least 1")
+	errs.Check(r.LoginWindow >= time.Second, "spec.rateLimit.loginWindow", "must be at least 1s")
+	errs.Check(r.RegisterPerIP >= 1, "spec.rateLimit.registerPerIP", "must be at least 1")
+	errs.Check(r.RegisterWindow >= time.Second, "spec.rateLimit.registerWindow", "must be at least 1s")
+	errs.Check(s.Orders.IdempotencyTTL >= time.Minute, "spec.orders.idempotencyTTL", "must be at least 1m")
+	errs.Check(s.Orders.PendingStatusTTL >= time.Hour, "spec.orders.pendingStatusTTL", "must be at least 1h")
+	for i, o := range s.CORS.AllowedOrigins {
+		u, err := url.Parse(o)
+		if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" || (u.Path != "" && u.Path != "/") {
+			errs.Add("spec.cors.allowedOrigins["+strconv.Itoa(i)+"]", "must be an origin such as https://shop.example.com")
+		}
+	}
+	for i, c := range s.TrustedProxies {
+		if _, _, err := net.ParseCIDR(c); err != nil {
+			errs.Add("spec.trustedProxies["+strconv.Itoa(i)+"]", "must be a CIDR such as 10.0.0.0/8")
+		}
+	}
+	return errs
+}
+

@@ -1,0 +1,138 @@
+// Package app wires the api service from its configuration: pools, the
+// auth, product and order components, the HTTP server with its readiness
+// checks, and the bootstrap admin. cmd/api and the integration tests build
+// the service through here, so tests exercise the production wiring.
+package app
+
+import (
+	"context"
+	"fmt"
+	"log/slog"
+	"net"
+	"net/netip"
+
+	"github.com/jackc/pgx/v5/pgxpool"
+	"github.com/redis/go-redis/v9"
+
+	"github.com/goshop-platform/shop/services/api/internal/apiconfig"
+	"github.com/goshop-platform/shop/services/api/internal/auth"
+	"github.com/goshop-platform/shop/services/api/internal/httpapi"
+	"github.com/goshop-platform/shop/services/api/internal/order"
+	"github.com/goshop-platform/shop/services/api/internal/product"
+	"github.com/goshop-platform/shop/services/api/internal/ratelimit"
+	"github.com/goshop-platform/shop/services/api/openapi"
+	"github.com/goshop-platform/shop/services/platform/config"
+	"github.com/goshop-platform/shop/services/platform/httpserver"
+	"github.com/goshop-platform/shop/services/platform/postgres"
+	"github.com/goshop-platform/shop/services/platform/redisconn"
+	"github.com/goshop-platform/shop/services/platform/telemetry"
+)
+
+// App is a wired api service.
+type App struct {
+	DB     *pgxpool.Pool
+	Redis  *redis.Client
+	Auth   *auth.Service
+	Server *httpserver.Server
+	log    *slog.Logger
+}
+
+// New builds the service. It does not wait for Postgres or Redis; /readyz
+// reports them.
+func New(ctx context.Context, doc *config.Document[apiconfig.Spec], log *slog.Logger) (*App, error) {
+	spec := doc.Spec
+	db, err := postgres.Open(ctx, spec.Database)
+	if err != nil {
+		return nil, err
+	}
+	rdb, err := redisconn.Open(spec.Redis)
+	if err != nil {
+		db.Close()
+		return nil, err
+	}
+	a := &App{DB: db, Redis: rdb, log: log}
+	if err := a.wire(doc, log); err != nil {
+		a.Close()
+		return nil, err
+	}
+	return a, nil
+}
+
+func (a *App) wire(doc *config.Document[apiconfig.Spec], log *slog.Logger) error {
+	spec := doc.Spec
+	keys, err := auth.LoadKeys(spec.Auth.KeysDir, spec.Auth.ActiveKeyID)
+	if err != nil {
+		return err
+	}
+	tokens := auth.NewTokens(keys, spec.Auth.Issuer, spec.Auth.Audience, spec.Auth.AccessTokenTTL)
+	hasher := auth.Hasher{MemoryKiB: spec.Auth.PasswordMemoryKiB, Iterations: spec.Auth.PasswordIterations}
+	a.Auth, err = auth.NewService(auth.PGStore{DB: a.DB}, hasher, tokens, spec.Auth.RefreshTokenTTL)
+	if err != nil {
+		return err
+	}
+	proxies, err := parsePrefixes(spec.TrustedProxies)
+	if err != nil {
+		return err
+	}
+	spec3, err := openapi.JSON()
+	if err != nil {
+		return err
+	}
+	queue := order.RedisQueue{RDB: a.Redis, IdempotencyTTL: spec.Orders.IdempotencyTTL, PendingTTL: spec.Orders.PendingStatusTTL}
+	rl := spec.RateLimit
+	api := &httpapi.API{
+		Log: log, Auth: a.Auth, Products: product.Store{DB: a.DB},
+		Intake: order.NewIntake(queue), Orders: order.Reader{Store: order.Store{DB: a.DB}, Queue: queue},
+		LoginPerIP:     ratelimit.New(a.Redis, "login:ip", rl.LoginPerIP, rl.LoginWindow),
+		LoginPerAcct:   ratelimit.New(a.Redis, "login:account", rl.LoginPerAccount, rl.LoginWindow),
+		RegisterPerIP:  ratelimit.New(a.Redis, "register:ip", rl.RegisterPerIP, rl.RegisterWindow),
+		MaxBodyBytes:   spec.HTTP.MaxBodyBytes,
+		AllowedOrigins: spec.CORS.AllowedOrigins,
+		TrustedProxies: proxies,
+		OpenAPIJSON:    spec3,
+	}
+	metrics := telemetry.NewMetrics()
+	api.RegisterMetrics(metrics.Registry)
+	a.Server = httpserver.New(spec.HTTP, log, metrics,
+		httpserver.Check{Name: "postgres", Func: func(ctx context.Context) error { return a.DB.Ping(ctx) }},
+		httpserver.Check{Name: "redis", Func: func(ctx context.Context) error { return a.Redis.Ping(ctx).Err() }},
+	)
+	api.Mount(a.Server.Router)
+	return nil
+}
+
+// BootstrapAdmin creates the configured admin account if it is missing.
+func (a *App) BootstrapAdmin(ctx context.Context, b apiconfig.BootstrapAdmin) error {
+	if b.Email == "" {
+		return nil
+	}
+	created, err := a.Auth.EnsureAdmin(ctx, b.Email, b.Password.Value())
+	if err != nil {
+		return fmt.Errorf("bootstrap admin %s: %w", b.Email, err)
+	}
+	if created {
+		a.log.Info("bootstrap admin created", "email", b.Email)
+	}
+	return nil
+}
+
+// Serve runs the HTTP server on ln until ctx ends.
+func (a *App) Serve(ctx context.Context, ln net.Listener) error { return a.Server.Serve(ctx, ln) }
+
+// Close releases the pools.
+func (a *App) Close() {
+	a.DB.Close()
+	_ = a.Redis.Close()
+}
+
+func parsePrefixes(cidrs []string) ([]netip.Prefix, error) {
+	out := make([]netip.Prefix, 0, len(cidrs))
+	for _, c := range cidrs {
+		p, err := netip.ParsePrefix(c)
+		if err != nil {
+			return nil, fmt.Errorf("trustedProxies: %w", err)
+		}
+		out = append(out, p.Masked())
+	}
+	return out, nil
+}

@@ -1,0 +1,116 @@
+// Package httpapi is the api service's HTTP edge: routes under /api/v1,
+// request decoding and validation, authentication and authorization, CORS,
+// and the one place where domain errors become problem+json responses.
+package httpapi
+
+import (
+	"encoding/json"
+	"log/slog"
+	"net/http"
+	"net/netip"
+	"strconv"
+
+	"github.com/go-chi/chi/v5"
+	"github.com/prometheus/client_golang/prometheus"
+
+	"github.com/goshop-platform/shop/services/api/internal/auth"
+	"github.com/goshop-platform/shop/services/api/internal/order"
+	"github.com/goshop-platform/shop/services/api/internal/product"
+	"github.com/goshop-platform/shop/services/api/internal/ratelimit"
+)
+
+// API holds what the handlers need.
+type API struct {
+	Log            *slog.Logger
+	Auth           *auth.Service
+	Products       product.Store
+	Intake         *order.Intake
+	Orders         order.Reader
+	LoginPerIP     *ratelimit.Limiter
+	LoginPerAcct   *ratelimit.Limiter
+	RegisterPerIP  *ratelimit.Limiter
+	MaxBodyBytes   int64
+	AllowedOrigins []string
+	TrustedProxies []netip.Prefix
+	OpenAPIJSON    []byte
+
+	ordersAccepted *prometheus.CounterVec
+	ordersRejected *prometheus.CounterVec
+}
+
+// RegisterMetrics adds the api's business metrics to reg.
+func (a *API) RegisterMetrics(reg prometheus.Registerer) {
+	a.ordersAccepted = prometheus.NewCounterVec(prometheus.CounterOpts{
+		Name: "shop_orders_accepted_total", Help: "Orders accepted onto the new_orders stream (replayed: an Idempotency-Key retry).",
+	}, []string{"replayed"})
+	a.ordersRejected = prometheus.NewCounterVec(prometheus.CounterOpts{
+		Name: "shop_orders_intake_rejected_total", Help: "Order requests refused at intake, by reason.",
+	}, []string{"reason"})
+	reg.MustRegister(a.ordersAccepted, a.ordersRejected)
+}
+
+// Mount adds the api's routes to r.
+func (a *API) Mount(r chi.Router) {
+	r.With(a.cors).Get("/.well-known/jwks.json", a.jwks)
+	r.Route("/api/v1", func(r chi.Router) {
+		r.Use(a.cors)
+		r.NotFound(a.notFound)
+		r.MethodNotAllowed(a.methodNotAllowed)
+		r.Get("/openapi.json", a.openapi)
+		r.Post("/auth/register", a.handle(a.register))
+		r.Post("/auth/login", a.handle(a.login))
+		r.Post("/auth/refresh", a.handle(a.refresh))
+		r.Post("/auth/logout", a.handle(a.logout))
+		r.Get("/products", a.handle(a.listProducts))
+		r.Get("/products/{id}", a.handle(a.getProduct))
+		r.Group(func(r chi.Router) {
+			r.Use(a.authenticate)
+			r.Get("/me", a.handle(a.me))
+			r.Post("/orders", a.handle(a.placeOrder))
+			r.Get("/orders", a.handle(a.listOrders))
+			r.Get("/orders/{id}", a.handle(a.getOrder))
+			r.Group(func(r chi.Router) {
+				r.Use(requireAdmin)
+				r.Post("/products", a.handle(a.createProduct))
+				r.Put("/products/{id}", a.handle(a.replaceProduct))
+				r.Delete("/products/{id}", a.handle(a.archiveProduct))
+				r.Post("/products/{id}/stock-adjustments", a.handle(a.adjustStock))
+			})
+		})
+	})
+	r.NotFound(a.notFound)
+	r.MethodNotAllowed(a.methodNotAllowed)
+}
+
+func (a *API) notFound(w http.ResponseWriter, r *http.Request) { a.fail(w, r, errRouteNotFound) }
+func (a *API) methodNotAllowed(w http.ResponseWriter, r *http.Request) {
+	a.fail(w, r, errMethodNotAllowed)
+}
+
+// handle adapts an error-returning handler; the error becomes problem+json.
+func (a *API) handle(h func(http.ResponseWriter, *http.Request) error) http.HandlerFunc {
+	return func(w http.ResponseWriter, r *http.Request) {
+		if err := h(w, r); err != nil {
+			a.fail(w, r, err)
+		}
+	}
+}
+
+func writeJSON(w http.ResponseWriter, status int, v any) error {
+	w.Header().Set("Content-Type", "application/json")
+	w.Header().Set("Cache-Control", "no-store")
+	w.WriteHeader(status)
+	return json.NewEncoder(w).Encode(v)
+}
+
+func (a *API) jwks(w http.ResponseWriter, _ *http.Request) {
+	w.Header().Set("Content-Type", "application/json")
+	w.Header().Set("Cache-Control", "public, max-age=300")
+	_ = json.NewEncoder(w).Encode(a.Auth.Tokens().Keys().JWKS())
+}
+
+func (a *API) openapi(w http.ResponseWriter, _ *http.Request) {
+	w.Header().Set("Content-Type", "application/json")
+	w.Header().Set("Content-Length", strconv.Itoa(len(a.OpenAPIJSON)))
+	_, _ = w.Write(a.OpenAPIJSON)
+}

@@ -1,0 +1,78 @@
+package httpapi
+
+import (
+	"errors"
+	"net/http"
+	"time"
+
+	"github.com/goshop-platform/shop/services/api/internal/auth"
+	"github.com/goshop-platform/shop/services/api/internal/order"
+	"github.com/goshop-platform/shop/services/api/internal/product"
+	"github.com/goshop-platform/shop/services/platform/problem"
+	"github.com/goshop-platform/shop/services/platform/stock"
+)
+
+var (
+	errRouteNotFound    = problem.New(http.StatusNotFound, "not-found", "no such route")
+	errMethodNotAllowed = problem.New(http.StatusMethodNotAllowed, "method-not-allowed", "this route does not accept that method")
+	errUnauthenticated  = problem.New(http.StatusUnauthorized, "unauthenticated", "send a valid access token as 'Authorization: Bearer <token>'")
+	errForbidden        = problem.New(http.StatusForbidden, "forbidden", "this action needs the admin role")
+)
+
+// rateLimited is the 429 for a limiter refusal.
+func rateLimited(retry time.Duration) *problem.Problem {
+	p := problem.New(http.StatusTooManyRequests, "rate-limited", "too many attempts; wait before trying again")
+	p.RetryAfter = max(retry, time.Second)
+	return p
+}
+
+// fail is the one place where errors become HTTP responses.
+func (a *API) fail(w http.ResponseWriter, r *http.Request, err error) {
+	var p *problem.Problem
+	var se *stock.Error
+	switch {
+	case errors.As(err, &p):
+		if p.Status == http.StatusUnauthorized {
+			w.Header().Set("WWW-Authenticate", `Bearer realm="shop"`)
+		}
+		problem.Write(w, r, clone(p))
+		return
+	case errors.Is(err, auth.ErrEmailTaken):
+		p = problem.New(http.StatusConflict, "email-taken", "an account with this email already exists")
+		p.Errors = []problem.FieldError{{Pointer: problem.Pointer("email"), Detail: "already registered"}}
+	case errors.Is(err, auth.ErrBadCredentials):
+		p = problem.New(http.StatusUnauthorized, "bad-credentials", "email or password is wrong")
+	case errors.Is(err, auth.ErrBadRefreshToken):
+		p = problem.New(http.StatusUnauthorized, "bad-refresh-token", "the refresh token is invalid, expired or already used; log in again")
+	case errors.Is(err, auth.ErrUserNotFound):
+		w.Header().Set("WWW-Authenticate", `Bearer realm="shop", error="invalid_token"`)
+		p = problem.New(http.StatusUnauthorized, "unauthenticated", "the account of this token no longer exists")
+	case errors.Is(err, product.ErrNotFound), errors.Is(err, order.ErrNotFound):
+		p = problem.New(http.StatusNotFound, "not-found", err.Error())
+	case errors.Is(err, product.ErrVersionMismatch):
+		p = problem.New(http.StatusPreconditionFailed, "stale-version", "the product changed since you read it; GET it again and retry with the new ETag")
+	case errors.Is(err, product.ErrSKUTaken):
+		p = problem.New(http.StatusConflict, "sku-taken", err.Error())
+		p.Errors = []problem.FieldError{{Pointer: problem.Pointer("sku"), Detail: "already used by another product"}}
+	case errors.As(err, &se) && errors.Is(err, stock.ErrInsufficient):
+		p = problem.New(http.StatusConflict, "insufficient-stock", se.Error())
+		p.Errors = []problem.FieldError{{Pointer: problem.Pointer("delta"), Detail: "would take stock below zero"}}
+	case errors.Is(err, order.ErrIdempotencyReused):
+		p = problem.New(http.StatusUnprocessableEntity, "idempotency-key-reused", err.Error())
+		p.Errors = []problem.FieldError{problem.Param("Idempotency-Key", "already used with a different body")}
+	case errors.Is(err, order.ErrQueueUnavailable):
+		a.Log.ErrorContext(r.Context(), "order queue unavailable", "err", err)
+		p = problem.New(http.StatusServiceUnavailable, "queue-unavailable", "orders cannot be taken right now; retry shortly with the same Idempotency-Key")
+		p.RetryAfter = 5 * time.Second
+	default:
+		a.Log.ErrorContext(r.Context(), "request failed", "err", err, "route", r.URL.Path)
+		p = problem.New(http.StatusInternalServerError, "", "an internal error occurred; it has been logged")
+	}
+	problem.Write(w, r, p)
+}
+
+// clone copies a shared problem value so Write can set the instance safely.
+func clone(p *problem.Problem) *problem.Problem {
+	c := *p
+	return &c
+}

@@ -1,0 +1,111 @@
+package httpapi
+
+import (
+	"context"
+	"net"
+	"net/http"
+	"net/netip"
+	"slices"
+	"strings"
+
+	"github.com/goshop-platform/shop/services/api/internal/auth"
+	"github.com/goshop-platform/shop/services/platform/problem"
+)
+
+type ctxKey int
+
+const principalKey ctxKey = iota
+
+// authenticate requires a valid access token and puts its principal in the context.
+func (a *API) authenticate(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		h := r.Header.Get("Authorization")
+		raw, ok := strings.CutPrefix(h, "Bearer ")
+		if !ok || strings.TrimSpace(raw) == "" {
+			a.fail(w, r, errUnauthenticated)
+			return
+		}
+		p, err := a.Auth.Tokens().Verify(strings.TrimSpace(raw))
+		if err != nil {
+			a.Log.InfoContext(r.Context(), "access token refused", "reason", err.Error())
+			w.Header().Set("WWW-Authenticate", `Bearer realm="shop", error="invalid_token"`)
+			problem.Write(w, r, problem.New(http.StatusUnauthorized, "invalid-token", "the access token is invalid or expired; refresh it or log in again"))
+			return
+		}
+		next.ServeHTTP(w, r.WithContext(context.WithValue(r.Context(), principalKey, p)))
+	})
+}
+
+func requireAdmin(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if !principal(r).IsAdmin() {
+			problem.Write(w, r, clone(errForbidden))
+			return
+		}
+		next.ServeHTTP(w, r)
+	})
+}
+
+func principal(r *http.Request) auth.Principal {
+	p, _ := r.Context().Value(principalKey).(auth.Principal)
+	return p
+}
+
+// cors answers browsers from the configured origins only. Tokens travel in
+// the Authorization header, so credentials (cookies) are never allowed.
+func (a *API) cors(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		origin := r.Header.Get("Origin")
+		w.Header().Add("Vary", "Origin")
+		allowed := origin != "" && slices.Contains(a.AllowedOrigins, origin)
+		if allowed {
+			w.Header().Set("Access-Control-Allow-Origin", origin)
+			w.Header().Set("Access-Control-Expose-Headers", "Location, ETag, Retry-After, X-Request-Id, Idempotent-Replayed")
+		}
+		if r.Method == http.MethodOptions && r.Header.Get("Access-Control-Request-Method") != "" {
+			if !allowed {
+				problem.Write(w, r, problem.New(http.StatusForbidden, "cors-origin", "origin "+origin+" is not allowed"))
+				return
+			}
+			w.Header().Set("Access-Control-Allow-Methods", "GET, POST, PUT, DELETE, OPTIONS")
+			w.Header().Set("Access-Control-Allow-Headers", "Authorization, Content-Type, Idempotency-Key, If-Match, X-Request-Id, traceparent, tracestate")
+			w.Header().Set("Access-Control-Max-Age", "600")
+			w.WriteHeader(http.StatusNoContent)
+			return
+		}
+		next.ServeHTTP(w, r)
+	})
+}
+
+// clientIP is the address rate limits count against: the peer, or, when
+// the peer is a trusted proxy, the nearest untrusted X-Forwarded-For hop.
+func (a *API) clientIP(r *http.Request) string {
+	host, _, err := net.SplitHostPort(r.RemoteAddr)
+	if err != nil {
+		host = r.RemoteAddr
+	}
+	addr, err := netip.ParseAddr(host)
+	if err != nil || !a.trusted(addr) {
+		return host
+	}
+	hops := strings.Split(r.Header.Get("X-Forwarded-For"), ",")
+	for i := len(hops) - 1; i >= 0; i-- {
+		hop, err := netip.ParseAddr(strings.TrimSpace(hops[i]))
+		if err != nil {
+			break
+		}
+		if !a.trusted(hop) {
+			return hop.String()
+		}
+	}
+	return host
+}
+
+func (a *API) trusted(ip netip.Addr) bool {
+	for _, p := range a.TrustedProxies {
+		if p.Contains(ip.Unmap()) {
+			return true
+		}
+	}
+	return false
+}

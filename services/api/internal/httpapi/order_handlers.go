@@ -1,0 +1,125 @@
+package httpapi
+
+import (
+	"net/http"
+	"strconv"
+	"time"
+
+	"github.com/go-chi/chi/v5"
+	"github.com/google/uuid"
+	"go.opentelemetry.io/otel"
+	"go.opentelemetry.io/otel/propagation"
+
+	"github.com/goshop-platform/shop/services/api/internal/order"
+	"github.com/goshop-platform/shop/services/platform/orderstream"
+	"github.com/goshop-platform/shop/services/platform/problem"
+)
+
+type acceptedView struct {
+	ID         uuid.UUID `json:"id"`
+	Status     string    `json:"status"`
+	AcceptedAt time.Time `json:"accepted_at"`
+}
+
+type orderPage struct {
+	Items  []order.Order `json:"items"`
+	Total  int           `json:"total"`
+	Limit  int           `json:"limit"`
+	Offset int           `json:"offset"`
+}
+
+// traceparent is the W3C trace context of the request's span, carried in
+// stream messages and outbox events so one trace spans the async hop.
+func traceparent(r *http.Request) string {
+	c := propagation.MapCarrier{}
+	otel.GetTextMapPropagator().Inject(r.Context(), c)
+	return c["traceparent"]
+}
+
+func idempotencyKey(r *http.Request) (string, error) {
+	k := r.Header.Get("Idempotency-Key")
+	if len(k) > 255 {
+		return "", problem.BadRequest("Idempotency-Key is too long", problem.Param("Idempotency-Key", "must be 1 to 255 printable ASCII characters"))
+	}
+	for i := 0; i < len(k); i++ {
+		if k[i] < 0x21 || k[i] > 0x7e {
+			return "", problem.BadRequest("Idempotency-Key has invalid characters", problem.Param("Idempotency-Key", "must be 1 to 255 printable ASCII characters"))
+		}
+	}
+	return k, nil
+}
+
+func (a *API) placeOrder(w http.ResponseWriter, r *http.Request) error {
+	key, err := idempotencyKey(r)
+	if err != nil {
+		a.ordersRejected.WithLabelValues("bad_request").Inc()
+		return err
+	}
+	var req order.Request
+	if p := problem.DecodeJSON(r, a.MaxBodyBytes, &req); p != nil {
+		a.ordersRejected.WithLabelValues("bad_request").Inc()
+		return p
+	}
+	if errs := orderstream.ValidateItems(req.Items); len(errs) > 0 {
+		a.ordersRejected.WithLabelValues("invalid").Inc()
+		return problem.Validation(errs...)
+	}
+	acc, err := a.Intake.Place(r.Context(), principal(r).UserID, req, key, traceparent(r))
+	if err != nil {
+		a.ordersRejected.WithLabelValues("unavailable").Inc()
+		return err
+	}
+	a.ordersAccepted.WithLabelValues(strconv.FormatBool(acc.Replayed)).Inc()
+	if acc.Replayed {
+		w.Header().Set("Idempotent-Replayed", "true")
+	}
+	w.Header().Set("Location", "/api/v1/orders/"+acc.ID.String())
+	return writeJSON(w, http.StatusAccepted, acceptedView{ID: acc.ID, Status: order.StatusPending, AcceptedAt: acc.AcceptedAt})
+}
+
+func (a *API) getOrder(w http.ResponseWriter, r *http.Request) error {
+	id, err := uuid.Parse(chi.URLParam(r, "id"))
+	if err != nil {
+		return problem.New(http.StatusNotFound, "not-found", "order ids are UUIDs")
+	}
+	o, err := a.Orders.Get(r.Context(), id)
+	if err != nil {
+		return err
+	}
+	// Someone else's order is reported as missing, not forbidden, so ids
+	// cannot be probed.
+	if p := principal(r); !p.IsAdmin() && o.UserID != p.UserID {
+		return order.ErrNotFound
+	}
+	return writeJSON(w, http.StatusOK, o)
+}
+
+func (a *API) listOrders(w http.ResponseWriter, r *http.Request) error {
+	limit, offset, errs := paging(r)
+	q := order.ListQuery{UserID: principal(r).UserID, Status: r.URL.Query().Get("status"), Limit: limit, Offset: offset}
+	switch q.Status {
+	case "", order.StatusPending, order.StatusConfirmed, order.StatusFailed:
+	default:
+		errs = append(errs, problem.Param("status", "must be pending, confirmed or failed"))
+	}
+	if principal(r).IsAdmin() {
+		q.UserID = 0
+		if s := r.URL.Query().Get("user_id"); s != "" {
+			uid, err := strconv.ParseInt(s, 10, 64)
+			if err != nil || uid <= 0 {
+				errs = append(errs, problem.Param("user_id", "must be a positive integer"))
+			}
+			q.UserID = uid
+		}
+	} else if r.URL.Query().Has("user_id") {
+		errs = append(errs, problem.Param("user_id", "only admins may filter by user"))
+	}
+	if len(errs) > 0 {
+		return problem.BadRequest("invalid query parameters", errs...)
+	}
+	items, total, err := a.Orders.List(r.Context(), q)
+	if err != nil {
+		return err
+	}
+	return writeJSON(w, http.StatusOK, orderPage{Items: items, Total: total, Limit: limit, Offset: offset})
+}

@@ -1,0 +1,115 @@
+// Package order is the api's side of ordering: intake (validate the shape,
+// enqueue on the new_orders stream, answer at once, honour Idempotency-Key)
+// and status reads, which combine orders order-worker has decided
+// (PostgreSQL) with orders still pending (a short-lived Redis record).
+package order
+
+import (
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/google/uuid"
+
+	"github.com/goshop-platform/shop/services/platform/orderstream"
+)
+
+// Statuses.
+const (
+	StatusPending   = "pending"
+	StatusConfirmed = "confirmed"
+	StatusFailed    = "failed"
+)
+
+// Domain errors, mapped to HTTP status at the edge.
+var (
+	ErrNotFound          = errors.New("order not found")
+	ErrIdempotencyReused = errors.New("Idempotency-Key was already used with a different request body")
+	ErrQueueUnavailable  = errors.New("order queue unavailable")
+)
+
+// Line is one order line as stored.
+type Line struct {
+	ProductID      int64   `json:"product_id"`
+	Quantity       int     `json:"quantity"`
+	UnitPriceMinor *int64  `json:"unit_price_minor,omitempty"`
+	Currency       *string `json:"currency,omitempty"`
+}
+
+// Order is the status view of an order.
+type Order struct {
+	ID           uuid.UUID  `json:"id"`
+	UserID       int64      `json:"user_id"`
+	Status       string     `json:"status"`
+	Reason       *string    `json:"reason,omitempty"`
+	ReasonDetail *string    `json:"reason_detail,omitempty"`
+	Items        []Line     `json:"items"`
+	TotalMinor   *int64     `json:"total_minor,omitempty"`
+	Currency     *string    `json:"currency,omitempty"`
+	AcceptedAt   time.Time  `json:"accepted_at"`
+	ProcessedAt  *time.Time `json:"processed_at,omitempty"`
+}
+
+// Request is the body of POST /orders.
+type Request struct {
+	Items []orderstream.Item `json:"items"`
+}
+
+// Accepted is the answer to an intake.
+type Accepted struct {
+	ID         uuid.UUID
+	AcceptedAt time.Time
+	Replayed   bool // an earlier request with the same Idempotency-Key
+}
+
+// Queue puts accepted orders on the stream (Redis in production).
+type Queue interface {
+	// Enqueue adds msg; with a non-empty idemKey it does so only if the key
+	// is new, and otherwise returns the order stored under it and its body hash.
+	Enqueue(ctx context.Context, msg orderstream.Message, idemKey, bodyHash string) (existing *Accepted, existingHash string, err error)
+	Pending(ctx context.Context, id uuid.UUID) (*Order, error)
+	PendingOfUser(ctx context.Context, userID int64) ([]Order, error)
+}
+
+// Intake accepts orders.
+type Intake struct {
+	queue Queue
+	now   func() time.Time
+}
+
+// NewIntake returns an intake over queue.
+func NewIntake(q Queue) *Intake { return &Intake{queue: q, now: time.Now} }
+
+// Place enqueues the order of userID. The caller has validated req.
+func (in *Intake) Place(ctx context.Context, userID int64, req Request, idemKey, traceparent string) (Accepted, error) {
+	msg := orderstream.Message{OrderID: uuid.New(), UserID: userID, Items: req.Items,
+		AcceptedAt: in.now().UTC(), Traceparent: traceparent}
+	hash := ""
+	if idemKey != "" {
+		hash = bodyHash(req)
+	}
+	existing, existingHash, err := in.queue.Enqueue(ctx, msg, idemKey, hash)
+	if err != nil {
+		return Accepted{}, fmt.Errorf("%w: %v", ErrQueueUnavailable, err)
+	}
+	if existing != nil {
+		if existingHash != hash {
+			return Accepted{}, ErrIdempotencyReused
+		}
+		existing.Replayed = true
+		return *existing, nil
+	}
+	return Accepted{ID: msg.OrderID, AcceptedAt: msg.AcceptedAt}, nil
+}
+
+// bodyHash identifies the request's meaning (canonical JSON of the lines),
+// so that whitespace or key order do not make a retry look different.
+func bodyHash(req Request) string {
+	b, _ := json.Marshal(req.Items)
+	sum := sha256.Sum256(b)
+	return hex.EncodeToString(sum[:])
+}

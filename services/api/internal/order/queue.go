@@ -1,0 +1,144 @@
+package order
+
+import (
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"strconv"
+	"time"
+
+	"github.com/google/uuid"
+	"github.com/redis/go-redis/v9"
+
+	"github.com/goshop-platform/shop/services/platform/orderstream"
+)
+
+// RedisQueue enqueues onto the new_orders stream. The idempotency check,
+// the stream entry and the pending-status record are written by one Lua
+// script, so concurrent retries with one key produce exactly one entry and
+// no crash can leave a key without its order.
+type RedisQueue struct {
+	RDB            *redis.Client
+	IdempotencyTTL time.Duration
+	PendingTTL     time.Duration
+}
+
+// KEYS: 1 idempotency key (or a dummy), 2 pending record, 3 user's pending
+// set, 4 stream. ARGV: 1 "1" when idempotent, 2 body hash, 3 order id,
+// 4 idempotency ttl ms, 5 pending ttl ms, 6 accepted ms, 7.. stream fields.
+var enqueue = redis.NewScript(`
+if ARGV[1] == '1' then
+  local prev = redis.call('GET', KEYS[1])
+  if prev then return {'dup', prev} end
+end
+local fields = {}
+for i = 7, #ARGV do fields[#fields + 1] = ARGV[i] end
+redis.call('XADD', KEYS[4], '*', unpack(fields))
+redis.call('HSET', KEYS[2], unpack(fields))
+redis.call('PEXPIRE', KEYS[2], ARGV[5])
+redis.call('ZADD', KEYS[3], ARGV[6], ARGV[3])
+redis.call('PEXPIRE', KEYS[3], ARGV[5])
+if ARGV[1] == '1' then
+  redis.call('SET', KEYS[1], ARGV[2] .. '|' .. ARGV[3] .. '|' .. ARGV[6], 'PX', ARGV[4])
+end
+return {'new', ''}`)
+
+func pendingKey(id uuid.UUID) string { return "order:pending:" + id.String() }
+func userPendingKey(uid int64) string { return "orders:pending:user:" + strconv.FormatInt(uid, 10) }
+
+// Enqueue implements Queue.
+func (q RedisQueue) Enqueue(ctx context.Context, m orderstream.Message, idemKey, bodyHash string) (*Accepted, string, error) {
+	idem, keyed := "order:idem:none", "0"
+	if idemKey != "" {
+		sum := sha256.Sum256([]byte(idemKey))
+		idem, keyed = "order:idem:"+strconv.FormatInt(m.UserID, 10)+":"+hex.EncodeToString(sum[:]), "1"
+	}
+	args := []any{keyed, bodyHash, m.OrderID.String(), q.IdempotencyTTL.Milliseconds(), q.PendingTTL.Milliseconds(),
+		m.AcceptedAt.UnixMilli()}
+	for k, v := range m.Encode() {
+		args = append(args, k, v)
+	}
+	res, err := enqueue.Run(ctx, q.RDB, []string{idem, pendingKey(m.OrderID), userPendingKey(m.UserID), orderstream.Stream}, args...).StringSlice()
+	if err != nil {
+		return nil, "", err
+	}
+	if res[0] != "dup" {
+		return nil, "", nil
+	}
+	var hash, id, ms string
+	if n, _ := fmt.Sscanf(replaceBars(res[1]), "%s %s %s", &hash, &id, &ms); n != 3 {
+		return nil, "", fmt.Errorf("corrupt idempotency record %q", res[1])
+	}
+	oid, err := uuid.Parse(id)
+	if err != nil {
+		return nil, "", fmt.Errorf("corrupt idempotency record %q", res[1])
+	}
+	msec, _ := strconv.ParseInt(ms, 10, 64)
+	return &Accepted{ID: oid, AcceptedAt: time.UnixMilli(msec).UTC()}, hash, nil
+}
+
+func replaceBars(s string) string {
+	b := []byte(s)
+	for i := range b {
+		if b[i] == '|' {
+			b[i] = ' '
+		}
+	}
+	return string(b)
+}
+
+// Pending returns the pending record of an order, or ErrNotFound.
+func (q RedisQueue) Pending(ctx context.Context, id uuid.UUID) (*Order, error) {
+	fields, err := q.RDB.HGetAll(ctx, pendingKey(id)).Result()
+	if err != nil {
+		return nil, fmt.Errorf("%w: %v", ErrQueueUnavailable, err)
+	}
+	if len(fields) == 0 {
+		return nil, ErrNotFound
+	}
+	m := make(map[string]any, len(fields))
+	for k, v := range fields {
+		m[k] = v
+	}
+	msg, err := orderstream.Decode(m)
+	if err != nil {
+		return nil, fmt.Errorf("pending record of order %s: %w", id, err)
+	}
+	return pendingOrder(msg), nil
+}
+
+// PendingOfUser lists the user's orders still pending, newest first.
+func (q RedisQueue) PendingOfUser(ctx context.Context, uid int64) ([]Order, error) {
+	ids, err := q.RDB.ZRevRange(ctx, userPendingKey(uid), 0, 199).Result()
+	if err != nil {
+		return nil, fmt.Errorf("%w: %v", ErrQueueUnavailable, err)
+	}
+	out := []Order{}
+	for _, s := range ids {
+		id, err := uuid.Parse(s)
+		if err != nil {
+			continue
+		}
+		o, err := q.Pending(ctx, id)
+		if errors.Is(err, ErrNotFound) {
+			q.RDB.ZRem(ctx, userPendingKey(uid), s) // expired record: tidy the index
+			continue
+		}
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, *o)
+	}
+	return out, nil
+}
+
+func pendingOrder(m orderstream.Message) *Order {
+	lines := make([]Line, len(m.Items))
+	for i, it := range m.Items {
+		lines[i] = Line{ProductID: it.ProductID, Quantity: it.Quantity}
+	}
+	return &Order{ID: m.OrderID, UserID: m.UserID, Status: StatusPending, Items: lines, AcceptedAt: m.AcceptedAt}
+}
+
