@@ -71,12 +71,18 @@ func valueAt(v reflect.Value, index []int) reflect.Value {
 	return v
 }
 
-// upperSnake turns "readTimeout" into "READ_TIMEOUT".
+// upperSnake turns "readTimeout" into "READ_TIMEOUT" and keeps acronyms
+// together: "activeKeyID" -> "ACTIVE_KEY_ID", "accessTokenTTL" -> "ACCESS_TOKEN_TTL".
 func upperSnake(s string) string {
+	rs := []rune(s)
 	var b strings.Builder
-	for i, r := range s {
-		if unicode.IsUpper(r) && i > 0 {
-			b.WriteByte('_')
+	for i, r := range rs {
+		if i > 0 && unicode.IsUpper(r) {
+			prevLower := unicode.IsLower(rs[i-1]) || unicode.IsDigit(rs[i-1])
+			acronymEnd := unicode.IsUpper(rs[i-1]) && i+1 < len(rs) && unicode.IsLower(rs[i+1])
+			if prevLower || acronymEnd {
+				b.WriteByte('_')
+			}
 		}
 		b.WriteRune(unicode.ToUpper(r))
 	}

@@ -10,19 +10,25 @@ import (
 	"fmt"
 	"net/http"
 	"strconv"
+	"strings"
 	"time"
 )
 
 // ContentType is the media type of every error body.
 const ContentType = "application/problem+json"
 
-// FieldError names one offending field of a request body, query or header.
-// Pointer is a JSON pointer in URI-fragment form ("#/items/0/quantity"),
-// following the example in RFC 9457 section 3.
+// FieldError names one offending field. For the request body, Pointer is a
+// JSON pointer in URI-fragment form ("#/items/0/quantity"), following the
+// example in RFC 9457 section 3; for a query parameter or header, Parameter
+// names it ("limit", "If-Match").
 type FieldError struct {
-	Pointer string `json:"pointer"`
-	Detail  string `json:"detail"`
+	Pointer   string `json:"pointer,omitempty"`
+	Parameter string `json:"parameter,omitempty"`
+	Detail    string `json:"detail"`
 }
+
+// Param is a FieldError about a query parameter or header.
+func Param(name, detail string) FieldError { return FieldError{Parameter: name, Detail: detail} }
 
 // Problem is an RFC 9457 problem details object.
 type Problem struct {
@@ -71,6 +77,10 @@ func BadRequest(detail string, errs ...FieldError) *Problem {
 
 // Write sends p as the response. The instance member defaults to the request path.
 func Write(w http.ResponseWriter, r *http.Request, p *Problem) {
+	// Fill in a copy: a *Problem may be a shared value written by many
+	// requests at once, and must not keep the first request's path.
+	cp := *p
+	p = &cp
 	if p.Instance == "" && r != nil {
 		p.Instance = r.URL.Path
 	}
@@ -94,17 +104,34 @@ func Pointer(segments ...any) string {
 	return s
 }
 
+// escape applies RFC 6901's escapes ("~" as "~0", "/" as "~1") and then
+// percent-encodes every byte a URI fragment cannot hold (RFC 6901 section 6),
+// so that the pointer stays a valid fragment even for keys a client made up.
 func escape(seg string) string {
 	out := make([]byte, 0, len(seg))
 	for i := 0; i < len(seg); i++ {
-		switch seg[i] {
-		case '~':
+		switch c := seg[i]; {
+		case c == '~':
 			out = append(out, '~', '0')
-		case '/':
+		case c == '/':
 			out = append(out, '~', '1')
+		case fragmentSafe(c):
+			out = append(out, c)
 		default:
-			out = append(out, seg[i])
+			out = append(out, '%', hex[c>>4], hex[c&0xf])
 		}
 	}
 	return string(out)
+}
+
+const hex = "0123456789ABCDEF"
+
+// fragmentSafe reports whether c may appear unencoded in a URI fragment
+// (RFC 3986: unreserved, sub-delims, ":", "@", "/" and "?").
+func fragmentSafe(c byte) bool {
+	switch {
+	case 'a' <= c && c <= 'z', 'A' <= c && c <= 'Z', '0' <= c && c <= '9':
+		return true
+	}
+	return strings.IndexByte("-._~!$&'()*+,;=:@/?", c) >= 0
 }

@@ -4,7 +4,10 @@
 package redisconn
 
 import (
+	"context"
 	"fmt"
+	"log/slog"
+	"sync"
 	"time"
 
 	"github.com/redis/go-redis/v9"
@@ -42,8 +45,20 @@ func (c Config) Validate(prefix string, add func(path, msg string)) {
 	}
 }
 
+var loggerOnce sync.Once
+
+// slogLogger sends go-redis's internal messages (dial failures while Redis
+// is down, for instance) to the structured log instead of raw stderr.
+type slogLogger struct{}
+
+func (slogLogger) Printf(ctx context.Context, format string, v ...any) {
+	detail := fmt.Sprintf(format, v...)
+	slog.Default().WarnContext(ctx, "redis client", "detail", detail)
+}
+
 // Open creates the client; it connects lazily.
 func Open(c Config) (*redis.Client, error) {
+	loggerOnce.Do(func() { redis.SetLogger(slogLogger{}) })
 	opts, err := redis.ParseURL(c.URL.Value())
 	if err != nil {
 		return nil, fmt.Errorf("parse redis url: %w", err)

@@ -65,6 +65,7 @@ func run(ctx context.Context, args []string, level *slog.LevelVar) error {
 	lvl, _ := telemetry.ParseLevel(doc.Spec.Telemetry.LogLevel)
 	level.Set(lvl)
 	log := telemetry.NewLogger(os.Stdout, "api", level)
+	slog.SetDefault(log)
 	switch cmd {
 	case "serve":
 		return serve(ctx, *cfgPath, doc, log, level)

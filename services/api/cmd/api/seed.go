@@ -51,8 +51,8 @@ func seedDemo(ctx context.Context, doc *config.Document[apiconfig.Spec], log *sl
 	for _, d := range demoCatalogue {
 		d := d
 		img := "" // the storefront shows a placeholder; real images come from Directus later
-		n := product.NewProduct{Fields: product.Fields{SKU: &d.sku, Name: &d.name, Description: &d.desc,
-			PriceMinor: &d.price, Currency: &currency, ImageURL: &img}, Stock: &d.stock}
+		n := product.NewProduct{SKU: &d.sku, Name: &d.name, Description: &d.desc,
+			PriceMinor: &d.price, Currency: &currency, ImageURL: &img, Stock: &d.stock}
 		if _, err := store.Create(ctx, n, ""); err != nil {
 			return fmt.Errorf("seed %s: %w", d.sku, err)
 		}

@@ -43,7 +43,7 @@ type Auth struct {
 	AccessTokenTTL  time.Duration `json:"accessTokenTTL"`
 	RefreshTokenTTL time.Duration `json:"refreshTokenTTL"`
 	// Argon2id cost; the defaults follow the OWASP minimum (19 MiB, t=2, p=1).
-	PasswordMemoryKiB  uint32         `json:"passwordMemoryKiB"`
+	PasswordMemoryKB   uint32         `json:"passwordMemoryKB"`
 	PasswordIterations uint32         `json:"passwordIterations"`
 	BootstrapAdmin     BootstrapAdmin `json:"bootstrapAdmin"`
 }
@@ -92,7 +92,7 @@ func Defaults() Spec {
 		Auth: Auth{
 			Issuer: "http://localhost:8080", Audience: "shop", KeysDir: "", ActiveKeyID: "",
 			AccessTokenTTL: 15 * time.Minute, RefreshTokenTTL: 30 * 24 * time.Hour,
-			PasswordMemoryKiB: 19 * 1024, PasswordIterations: 2,
+			PasswordMemoryKB: 19 * 1024, PasswordIterations: 2,
 		},
 		RateLimit: RateLimit{LoginPerAccount: 5, LoginPerIP: 30, LoginWindow: time.Minute,
 			RegisterPerIP: 10, RegisterWindow: time.Hour},
@@ -112,11 +112,9 @@ func (s *Spec) Validate() config.FieldErrors {
 	a := s.Auth
 	errs.Check(a.Issuer != "", "spec.auth.issuer", "must not be empty")
 	errs.Check(a.Audience != "", "spec.auth.audience", "must not be empty")
-	errs.Check(a.KeysDir != "", "spec.auth.keysDir", "must name a directory of <kid>.pem signing keys (create one with `api gen-key`)")
-	errs.Check(a.ActiveKeyID != "", "spec.auth.activeKeyID", "must name the key (file stem in keysDir) that signs new tokens")
 	errs.Check(a.AccessTokenTTL >= time.Minute && a.AccessTokenTTL <= 24*time.Hour, "spec.auth.accessTokenTTL", "must be between 1m and 24h")
 	errs.Check(a.RefreshTokenTTL > a.AccessTokenTTL, "spec.auth.refreshTokenTTL", "must be longer than accessTokenTTL")
-	errs.Check(a.PasswordMemoryKiB >= 1024, "spec.auth.passwordMemoryKiB", "must be at least 1024")
+	errs.Check(a.PasswordMemoryKB >= 1024, "spec.auth.passwordMemoryKB", "must be at least 1024")
 	errs.Check(a.PasswordIterations >= 1, "spec.auth.passwordIterations", "must be at least 1")
 	if a.BootstrapAdmin.Email != "" {
 		errs.Check(len(a.BootstrapAdmin.Password.Value()) >= 12, "spec.auth.bootstrapAdmin.password", "must be at least 12 characters when bootstrapAdmin.email is set")
@@ -142,4 +140,3 @@ func (s *Spec) Validate() config.FieldErrors {
 	}
 	return errs
 }
-

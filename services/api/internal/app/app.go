@@ -65,7 +65,7 @@ func (a *App) wire(doc *config.Document[apiconfig.Spec], log *slog.Logger) error
 		return err
 	}
 	tokens := auth.NewTokens(keys, spec.Auth.Issuer, spec.Auth.Audience, spec.Auth.AccessTokenTTL)
-	hasher := auth.Hasher{MemoryKiB: spec.Auth.PasswordMemoryKiB, Iterations: spec.Auth.PasswordIterations}
+	hasher := auth.Hasher{MemoryKiB: spec.Auth.PasswordMemoryKB, Iterations: spec.Auth.PasswordIterations}
 	a.Auth, err = auth.NewService(auth.PGStore{DB: a.DB}, hasher, tokens, spec.Auth.RefreshTokenTTL)
 	if err != nil {
 		return err

@@ -29,6 +29,10 @@ type KeySet struct {
 // LoadKeys reads every <kid>.pem in dir (PKCS#8 or SEC1 EC P-256 private
 // keys) and selects activeID for signing.
 func LoadKeys(dir, activeID string) (*KeySet, error) {
+	if dir == "" || activeID == "" {
+		return nil, errors.New("spec.auth.keysDir and spec.auth.activeKeyID (API_AUTH_KEYS_DIR, API_AUTH_ACTIVE_KEY_ID) must name " +
+			"a directory of <kid>.pem signing keys and the kid that signs; create one with `api gen-key --dir DIR --kid KID`")
+	}
 	paths, err := filepath.Glob(filepath.Join(dir, "*.pem"))
 	if err != nil {
 		return nil, err

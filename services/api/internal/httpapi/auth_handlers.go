@@ -175,4 +175,3 @@ func (a *API) limit(r *http.Request, l *ratelimit.Limiter, key string) error {
 	}
 	return nil
 }
-

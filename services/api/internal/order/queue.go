@@ -45,7 +45,7 @@ if ARGV[1] == '1' then
 end
 return {'new', ''}`)
 
-func pendingKey(id uuid.UUID) string { return "order:pending:" + id.String() }
+func pendingKey(id uuid.UUID) string  { return "order:pending:" + id.String() }
 func userPendingKey(uid int64) string { return "orders:pending:user:" + strconv.FormatInt(uid, 10) }
 
 // Enqueue implements Queue.
@@ -141,4 +141,3 @@ func pendingOrder(m orderstream.Message) *Order {
 	}
 	return &Order{ID: m.OrderID, UserID: m.UserID, Status: StatusPending, Items: lines, AcceptedAt: m.AcceptedAt}
 }
-

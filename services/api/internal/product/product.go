@@ -54,10 +54,24 @@ type Fields struct {
 	Active      *bool   `json:"active"`
 }
 
-// NewProduct is the body of a create request: the fields plus initial stock.
+// NewProduct is the body of a create request: the fields plus initial
+// stock. (Not an embedded Fields: decoding errors must name "price_minor",
+// not "Fields.price_minor".)
 type NewProduct struct {
-	Fields
-	Stock *int `json:"stock"`
+	SKU         *string `json:"sku"`
+	Name        *string `json:"name"`
+	Description *string `json:"description"`
+	PriceMinor  *int64  `json:"price_minor"`
+	Currency    *string `json:"currency"`
+	ImageURL    *string `json:"image_url"`
+	Active      *bool   `json:"active"`
+	Stock       *int    `json:"stock"`
+}
+
+// Fields returns the editable part of a create request.
+func (n *NewProduct) Fields() Fields {
+	return Fields{SKU: n.SKU, Name: n.Name, Description: n.Description, PriceMinor: n.PriceMinor,
+		Currency: n.Currency, ImageURL: n.ImageURL, Active: n.Active}
 }
 
 // Limits.
@@ -117,7 +131,8 @@ func (f *Fields) Validate() []problem.FieldError {
 
 // Validate checks a create request, including initial stock.
 func (n *NewProduct) Validate() []problem.FieldError {
-	errs := n.Fields.Validate()
+	f := n.Fields()
+	errs := f.Validate()
 	switch {
 	case n.Stock == nil:
 		errs = append(errs, problem.FieldError{Pointer: problem.Pointer("stock"), Detail: "required"})

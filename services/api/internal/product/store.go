@@ -81,7 +81,8 @@ func escapeLike(s string) string {
 
 // Create inserts a product and its outbox event.
 func (s Store) Create(ctx context.Context, n NewProduct, traceparent string) (Product, error) {
-	f := n.Fields.withDefaults()
+	fields := n.Fields()
+	f := fields.withDefaults()
 	return s.write(ctx, catalogevent.TypeUpserted, traceparent, func(tx pgx.Tx) (Product, error) {
 		return scan(tx.QueryRow(ctx, `INSERT INTO products (sku, name, description, price_minor, currency, stock, image_url, active)
 			VALUES ($1, $2, $3, $4, $5, $6, $7, $8) RETURNING `+columns,
