@@ -12,13 +12,17 @@ import (
 	"fmt"
 	"os"
 	"reflect"
+	"regexp"
 	"sort"
 	"strings"
+	"time"
 
 	"github.com/go-viper/mapstructure/v2"
 	"github.com/spf13/viper"
 	"sigs.k8s.io/yaml"
 )
+
+var topLevel = regexp.MustCompile(`'[^']*Document\[[^']*' has invalid keys:`)
 
 // Document is the versioned configuration document of one service.
 type Document[S any] struct {
@@ -114,9 +118,10 @@ func (l Loader[S]) EnvNames() []string {
 	return names
 }
 
-// Print renders the document as YAML with every Secret masked.
+// Print renders the document as YAML with every Secret masked and
+// durations written the way they are configured ("15s", not nanoseconds).
 func Print[S any](doc *Document[S]) (string, error) {
-	b, err := yaml.Marshal(doc)
+	b, err := yaml.Marshal(plain(reflect.ValueOf(doc).Elem()))
 	if err != nil {
 		return "", fmt.Errorf("render config: %w", err)
 	}
@@ -146,11 +151,46 @@ func describe(path string) string {
 	return path
 }
 
+// plain converts v into maps, slices and scalars for rendering, keyed by
+// json tags, with durations as strings and secrets masked.
+func plain(v reflect.Value) any {
+	switch {
+	case v.Type() == reflect.TypeOf(time.Duration(0)):
+		return time.Duration(v.Int()).String()
+	case v.Type() == secretType:
+		return Secret(v.String()).String()
+	}
+	switch v.Kind() {
+	case reflect.Struct:
+		m := map[string]any{}
+		for i := 0; i < v.NumField(); i++ {
+			f := v.Type().Field(i)
+			name := strings.Split(f.Tag.Get("json"), ",")[0]
+			if name == "" || name == "-" || !f.IsExported() {
+				continue
+			}
+			m[name] = plain(v.Field(i))
+		}
+		return m
+	case reflect.Slice:
+		out := make([]any, v.Len())
+		for i := range out {
+			out[i] = plain(v.Index(i))
+		}
+		return out
+	default:
+		return v.Interface()
+	}
+}
+
 // cleanDecodeError strips mapstructure's multi-line wrapper so that the
 // message reads "'spec.http' has invalid keys: adress".
 func cleanDecodeError(err error) error {
 	msg := err.Error()
 	msg = strings.TrimPrefix(msg, "decoding failed due to the following error(s):")
 	msg = strings.Join(strings.Fields(strings.ReplaceAll(msg, "\n", " ")), " ")
-	return errors.New(msg)
+	// The document root is reported under its Go type name; call it what
+	// the operator sees.
+	msg = topLevel.ReplaceAllString(msg, "'the document' has invalid keys:")
+	return errors.New(msg + " (keys are case-insensitive; check the spelling against `print-config`)")
 }

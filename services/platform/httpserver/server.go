@@ -76,7 +76,9 @@ type Server struct {
 // routes; the service mounts its own routes on Router.
 func New(cfg Config, log *slog.Logger, metrics *telemetry.Metrics, checks ...Check) *Server {
 	s := &Server{Router: chi.NewRouter(), cfg: cfg, log: log, checks: checks}
-	s.Router.Use(RequestID, Recover(log), Trace, metrics.Middleware, AccessLog(log), LimitBody(cfg.MaxBodyBytes))
+	// Recover sits inside tracing, metrics and the access log so that a
+	// panic is seen by all three as the 500 it becomes.
+	s.Router.Use(RequestID, Trace, metrics.Middleware, AccessLog(log), Recover(log), LimitBody(cfg.MaxBodyBytes))
 	s.Router.Get("/livez", s.livez)
 	s.Router.Get("/readyz", s.readyz)
 	s.Router.Method(http.MethodGet, "/metrics", metrics.Handler())

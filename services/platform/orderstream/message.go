@@ -88,9 +88,13 @@ func Decode(fields map[string]any) (Message, error) {
 		return m, fmt.Errorf("%w: user_id %q", ErrUndecodable, get("user_id"))
 	}
 	m.UserID = uid
-	if m.AcceptedAt, err = time.Parse(time.RFC3339Nano, get("accepted_at")); err != nil {
+	at, err := time.Parse(time.RFC3339Nano, get("accepted_at"))
+	// Encode writes UTC, and RFC 3339 has no years outside 0000-9999: an
+	// offset that moves the instant past either end could not be read back.
+	if y := at.UTC().Year(); err != nil || y < 0 || y > 9999 {
 		return m, fmt.Errorf("%w: accepted_at %q", ErrUndecodable, get("accepted_at"))
 	}
+	m.AcceptedAt = at
 	if err := json.Unmarshal([]byte(get("items")), &m.Items); err != nil {
 		return m, fmt.Errorf("%w: items: %v", ErrUndecodable, err)
 	}

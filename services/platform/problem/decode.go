@@ -8,6 +8,7 @@ import (
 	"io"
 	"mime"
 	"net/http"
+	"strconv"
 	"strings"
 	"unicode/utf8"
 )
@@ -45,7 +46,7 @@ func DecodeBytes(body []byte, dst any) *Problem {
 	dec := json.NewDecoder(bytes.NewReader(body))
 	dec.DisallowUnknownFields()
 	if err := dec.Decode(dst); err != nil {
-		return decodeError(err)
+		return decodeError(err, body, dst)
 	}
 	if _, err := dec.Token(); !errors.Is(err, io.EOF) {
 		return BadRequest("the request body holds more than one JSON value", FieldError{Pointer: "#", Detail: "trailing data after the JSON value"})
@@ -69,7 +70,7 @@ func tooLarge(limit int64) *Problem {
 	return New(http.StatusRequestEntityTooLarge, "body-too-large", fmt.Sprintf("the request body exceeds the limit of %d bytes", limit))
 }
 
-func decodeError(err error) *Problem {
+func decodeError(err error, body []byte, dst any) *Problem {
 	var syntaxErr *json.SyntaxError
 	var typeErr *json.UnmarshalTypeError
 	switch {
@@ -79,30 +80,19 @@ func decodeError(err error) *Problem {
 	case errors.Is(err, io.ErrUnexpectedEOF):
 		return BadRequest("the request body ends in the middle of a JSON value", FieldError{Pointer: "#", Detail: "truncated JSON"})
 	case errors.As(err, &typeErr):
-		ptr := fieldPointer(typeErr.Field)
 		return BadRequest("a field has the wrong type",
-			FieldError{Pointer: ptr, Detail: fmt.Sprintf("must be %s, got JSON %s", describeType(typeErr), typeErr.Value)})
+			FieldError{Pointer: typeErrorPointer(body, typeErr), Detail: fmt.Sprintf("must be %s, got JSON %s", describeType(typeErr), typeErr.Value)})
 	case strings.HasPrefix(err.Error(), "json: unknown field "):
-		name := strings.Trim(strings.TrimPrefix(err.Error(), "json: unknown field "), `"`)
+		quoted := strings.TrimPrefix(err.Error(), "json: unknown field ")
+		name, uerr := strconv.Unquote(quoted) // encoding/json formats the key with %q
+		if uerr != nil {
+			name = strings.Trim(quoted, `"`)
+		}
 		return BadRequest("the request body has a field this endpoint does not accept",
-			FieldError{Pointer: Pointer(name), Detail: "unknown field"})
+			FieldError{Pointer: unknownFieldPointer(body, dst, name), Detail: "unknown field"})
 	default:
 		return BadRequest("the request body could not be decoded: "+err.Error(), FieldError{Pointer: "#", Detail: "undecodable"})
 	}
-}
-
-// fieldPointer turns encoding/json's dotted field path ("items.0.quantity")
-// into a JSON pointer.
-func fieldPointer(field string) string {
-	if field == "" {
-		return "#"
-	}
-	parts := strings.Split(field, ".")
-	segs := make([]any, len(parts))
-	for i, p := range parts {
-		segs[i] = p
-	}
-	return Pointer(segs...)
 }
 
 func describeType(e *json.UnmarshalTypeError) string {

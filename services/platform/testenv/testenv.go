@@ -29,8 +29,12 @@ var (
 )
 
 // Main runs the package's tests and then stops every server testenv started.
-func Main(m *testing.M) {
-	code := m.Run()
+func Main(m *testing.M) { MainFunc(m.Run) }
+
+// MainFunc is Main for a TestMain that does more than m.Run: run returns the
+// exit code.
+func MainFunc(run func() int) {
+	code := run()
 	mu.Lock()
 	for i := len(cleanups) - 1; i >= 0; i-- {
 		cleanups[i]()

@@ -1,6 +1,8 @@
 package app_test
 
 import (
+	"crypto/ecdsa"
+	"crypto/elliptic"
 	"encoding/base64"
 	"encoding/json"
 	"strings"
@@ -100,13 +102,26 @@ func TestLogoutRevokesRefreshToken(t *testing.T) {
 func TestJWKSAndTokenHeader(t *testing.T) {
 	e := newEnv(t)
 	var jwks struct {
-		Keys []struct{ Kid, Kty, Alg, Crv string } `json:"keys"`
+		Keys []struct{ Kid, Kty, Alg, Crv, X, Y string } `json:"keys"`
 	}
 	expect(t, e.do(req{method: "GET", path: "/.well-known/jwks.json"}), 200).json(t, &jwks)
 	if len(jwks.Keys) != 1 || jwks.Keys[0].Kid != "k1" || jwks.Keys[0].Alg != "ES256" || jwks.Keys[0].Crv != "P-256" {
 		t.Fatalf("jwks = %+v", jwks)
 	}
 	tok := e.admin()
+	// A third party verifies our token with nothing but the published JWK.
+	x, errX := base64.RawURLEncoding.DecodeString(jwks.Keys[0].X)
+	y, errY := base64.RawURLEncoding.DecodeString(jwks.Keys[0].Y)
+	if errX != nil || errY != nil {
+		t.Fatalf("jwk coordinates not base64url: %v %v", errX, errY)
+	}
+	pub, err := ecdsa.ParseUncompressedPublicKey(elliptic.P256(), append(append([]byte{4}, x...), y...))
+	if err != nil {
+		t.Fatalf("jwk is not a P-256 point: %v", err)
+	}
+	if _, err := jwt.Parse(tok, func(*jwt.Token) (any, error) { return pub, nil }, jwt.WithValidMethods([]string{"ES256"})); err != nil {
+		t.Fatalf("token does not verify with the published JWK: %v", err)
+	}
 	hdr := decodeSegment(t, strings.Split(tok, ".")[0])
 	if hdr["kid"] != "k1" || hdr["alg"] != "ES256" {
 		t.Fatalf("token header %v", hdr)

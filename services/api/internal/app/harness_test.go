@@ -5,6 +5,7 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"flag"
 	"fmt"
 	"io"
 	"log/slog"
@@ -20,6 +21,8 @@ import (
 	"github.com/jackc/pgx/v5/pgxpool"
 	"github.com/pb33f/libopenapi"
 	validator "github.com/pb33f/libopenapi-validator"
+	"github.com/pb33f/libopenapi-validator/paths"
+	v3 "github.com/pb33f/libopenapi/datamodel/high/v3"
 	"github.com/redis/go-redis/v9"
 
 	"github.com/goshop-platform/shop/services/api/internal/apiconfig"
@@ -31,7 +34,51 @@ import (
 	"github.com/goshop-platform/shop/services/platform/testenv"
 )
 
-func TestMain(m *testing.M) { testenv.Main(m) }
+func TestMain(m *testing.M) {
+	testenv.MainFunc(func() int {
+		code := m.Run()
+		if code == 0 && runsEverything() {
+			if missing := unexercised(); len(missing) > 0 {
+				fmt.Fprintf(os.Stderr, "FAIL: OpenAPI operations no test exercised: %v\n", missing)
+				return 1
+			}
+		}
+		return code
+	})
+}
+
+// runsEverything is false when -run/-skip narrow the tests (then coverage of
+// the contract cannot be judged).
+func runsEverything() bool {
+	for _, name := range []string{"test.run", "test.skip"} {
+		if f := flag.Lookup(name); f != nil && f.Value.String() != "" {
+			return false
+		}
+	}
+	return true
+}
+
+var (
+	exercisedMu sync.Mutex
+	exercised   = map[string]bool{} // "METHOD /spec/path" with a 2xx answer
+)
+
+// unexercised lists the contract's operations that no test called successfully.
+func unexercised() []string {
+	if specModel == nil {
+		return nil // no test called the api
+	}
+	var missing []string
+	for path, item := range specModel.Paths.PathItems.FromOldest() {
+		for method := range item.GetOperations().FromOldest() {
+			key := strings.ToUpper(method) + " " + path
+			if !exercised[key] {
+				missing = append(missing, key)
+			}
+		}
+	}
+	return missing
+}
 
 const (
 	adminEmail    = "admin@shop.test"
@@ -47,24 +94,7 @@ type env struct {
 	db      *pgxpool.Pool
 	rdb     *redis.Client
 	keysDir string
-	logs    *syncBuffer
-}
-
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *syncBuffer) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
+	logs    *testenv.LogBuffer
 }
 
 // testSpec is a valid configuration on the given database and Redis with a
@@ -121,7 +151,7 @@ func startEnv(t *testing.T, spec apiconfig.Spec, keys string) *env {
 			t.Fatal(err)
 		}
 	})
-	logs := &syncBuffer{}
+	logs := &testenv.LogBuffer{}
 	level := new(slog.LevelVar)
 	log := telemetry.NewLogger(logs, "api", level)
 	ctx, cancel := context.WithCancel(context.Background())
@@ -156,6 +186,7 @@ func startEnv(t *testing.T, spec apiconfig.Spec, keys string) *env {
 var (
 	specOnce  sync.Once
 	specValid validator.Validator
+	specModel *v3.Document
 	specErr   error
 )
 
@@ -176,7 +207,12 @@ func contract(t *testing.T) validator.Validator {
 			specErr = fmt.Errorf("openapi.yaml is not a valid OpenAPI document: %s", describe(verrs))
 			return
 		}
-		specValid = v
+		model, err := doc.BuildV3Model()
+		if err != nil {
+			specErr = err
+			return
+		}
+		specValid, specModel = v, &model.Model
 	})
 	if specErr != nil {
 		t.Fatalf("load OpenAPI contract: %v", specErr)
@@ -297,6 +333,13 @@ func call(t *testing.T, base string, r req) resp {
 	}
 	if ok, errs := v.ValidateHttpResponse(build(), hres); !ok {
 		t.Fatalf("%s %s: response %d breaks the OpenAPI contract: %s\nbody: %s", r.method, r.path, hres.StatusCode, describe(errs), rb)
+	}
+	if hres.StatusCode < 300 {
+		if pathItem, _, specPath := paths.FindPath(build(), specModel, nil); pathItem != nil {
+			exercisedMu.Lock()
+			exercised[r.method+" "+specPath] = true
+			exercisedMu.Unlock()
+		}
 	}
 	return out
 }

@@ -3,6 +3,7 @@ package app_test
 import (
 	"context"
 	"fmt"
+	"io"
 	"net/http"
 	"strings"
 	"sync"
@@ -91,6 +92,32 @@ func TestPlaceOrderEnqueuesVersionedMessage(t *testing.T) {
 	expect(t, e.do(req{method: "GET", path: "/api/v1/orders/" + a.ID, token: e.admin()}), 200)
 	other, _ := e.customer("mallory@example.com")
 	expect(t, e.do(req{method: "GET", path: "/api/v1/orders/" + a.ID, token: other}), 404).problem(t)
+
+	// The funnel and RED metrics saw it, labelled by route pattern, not raw path.
+	metrics := e.metrics()
+	for _, want := range []string{
+		`shop_orders_accepted_total{replayed="false"} 1`,
+		`http_server_requests_total{code="202",method="POST",route="/api/v1/orders"} 1`,
+		`http_server_requests_total{code="404",method="GET",route="/api/v1/orders/{id}"} 1`,
+	} {
+		if !strings.Contains(metrics, want) {
+			t.Fatalf("/metrics lacks %s", want)
+		}
+	}
+}
+
+func (e *env) metrics() string {
+	e.t.Helper()
+	res, err := http.Get(e.base + "/metrics")
+	if err != nil {
+		e.t.Fatal(err)
+	}
+	defer res.Body.Close()
+	b, err := io.ReadAll(res.Body)
+	if err != nil {
+		e.t.Fatal(err)
+	}
+	return string(b)
 }
 
 func TestIdempotentIntakeUnderConcurrentRetries(t *testing.T) {

@@ -48,7 +48,7 @@ func apiBinary(t *testing.T) string {
 type proc struct {
 	base string
 	cmd  *exec.Cmd
-	out  *syncBuffer
+	out  *testenv.LogBuffer
 	// exited is set by a test that waited for the process itself.
 	exited bool
 }
@@ -69,7 +69,7 @@ func startProc(t *testing.T, env []string) *proc {
 	port := testenv.FreePort(t)
 	cmd := exec.Command(apiBinary(t), "serve")
 	cmd.Env = append(env, fmt.Sprintf("API_HTTP_ADDR=127.0.0.1:%d", port))
-	out := &syncBuffer{}
+	out := &testenv.LogBuffer{}
 	cmd.Stdout, cmd.Stderr = out, out
 	if err := cmd.Start(); err != nil {
 		t.Fatal(err)

@@ -13,7 +13,6 @@ import (
 	"encoding/pem"
 	"errors"
 	"fmt"
-	"math/big"
 	"os"
 	"path/filepath"
 	"sort"
@@ -121,14 +120,13 @@ type JWK struct {
 func (ks *KeySet) JWKS() map[string][]JWK {
 	out := []JWK{}
 	for _, id := range ks.IDs() {
-		pub := ks.keys[id].PublicKey
-		out = append(out, JWK{Kty: "EC", Crv: "P-256", X: b64(pub.X), Y: b64(pub.Y), Kid: id, Use: "sig", Alg: "ES256"})
+		// Uncompressed point: 0x04 || X (32 bytes) || Y (32 bytes).
+		pt, err := ks.keys[id].PublicKey.Bytes()
+		if err != nil || len(pt) != 65 {
+			continue // LoadKeys accepted only P-256 keys, so this cannot happen
+		}
+		enc := base64.RawURLEncoding.EncodeToString
+		out = append(out, JWK{Kty: "EC", Crv: "P-256", X: enc(pt[1:33]), Y: enc(pt[33:]), Kid: id, Use: "sig", Alg: "ES256"})
 	}
 	return map[string][]JWK{"keys": out}
-}
-
-func b64(n *big.Int) string {
-	b := make([]byte, 32)
-	n.FillBytes(b)
-	return base64.RawURLEncoding.EncodeToString(b)
 }

@@ -121,15 +121,24 @@ func (a *API) login(w http.ResponseWriter, r *http.Request) error {
 	return writeJSON(w, http.StatusOK, viewSession(s))
 }
 
-func (a *API) refresh(w http.ResponseWriter, r *http.Request) error {
+// refreshToken decodes the body of refresh and logout.
+func (a *API) refreshToken(r *http.Request) (string, error) {
 	var b refreshBody
 	if p := problem.DecodeJSON(r, a.MaxBodyBytes, &b); p != nil {
-		return p
+		return "", p
 	}
 	if b.RefreshToken == nil || *b.RefreshToken == "" || len(*b.RefreshToken) > 512 {
-		return problem.Validation(problem.FieldError{Pointer: "#/refresh_token", Detail: "required, at most 512 characters"})
+		return "", problem.Validation(problem.FieldError{Pointer: "#/refresh_token", Detail: "required, at most 512 characters"})
 	}
-	s, err := a.Auth.Refresh(r.Context(), *b.RefreshToken)
+	return *b.RefreshToken, nil
+}
+
+func (a *API) refresh(w http.ResponseWriter, r *http.Request) error {
+	token, err := a.refreshToken(r)
+	if err != nil {
+		return err
+	}
+	s, err := a.Auth.Refresh(r.Context(), token)
 	if err != nil {
 		return err
 	}
@@ -137,14 +146,11 @@ func (a *API) refresh(w http.ResponseWriter, r *http.Request) error {
 }
 
 func (a *API) logout(w http.ResponseWriter, r *http.Request) error {
-	var b refreshBody
-	if p := problem.DecodeJSON(r, a.MaxBodyBytes, &b); p != nil {
-		return p
+	token, err := a.refreshToken(r)
+	if err != nil {
+		return err
 	}
-	if b.RefreshToken == nil || *b.RefreshToken == "" || len(*b.RefreshToken) > 512 {
-		return problem.Validation(problem.FieldError{Pointer: "#/refresh_token", Detail: "required, at most 512 characters"})
-	}
-	if err := a.Auth.Logout(r.Context(), *b.RefreshToken); err != nil {
+	if err := a.Auth.Logout(r.Context(), token); err != nil {
 		return err
 	}
 	w.WriteHeader(http.StatusNoContent)

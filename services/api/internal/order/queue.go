@@ -111,7 +111,7 @@ func (q RedisQueue) Pending(ctx context.Context, id uuid.UUID) (*Order, error) {
 
 // PendingOfUser lists the user's orders still pending, newest first.
 func (q RedisQueue) PendingOfUser(ctx context.Context, uid int64) ([]Order, error) {
-	ids, err := q.RDB.ZRevRange(ctx, userPendingKey(uid), 0, 199).Result()
+	ids, err := q.RDB.ZRangeArgs(ctx, redis.ZRangeArgs{Key: userPendingKey(uid), Start: 0, Stop: 199, Rev: true}).Result()
 	if err != nil {
 		return nil, fmt.Errorf("%w: %v", ErrQueueUnavailable, err)
 	}

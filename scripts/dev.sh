@@ -1,0 +1,112 @@
+#!/usr/bin/env bash
+# make dev: run the whole shop locally without Docker.
+# Starts PostgreSQL and Redis as local processes under .dev/ (or uses
+# DATABASE_URL / REDIS_URL when given), migrates, creates a demo admin and a
+# demo catalogue, runs the api in the foreground, and stops everything on Ctrl-C.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+ROOT=$PWD
+STATE=${SHOP_DEV_DIR:-$ROOT/.dev}
+PG_PORT=${PG_PORT:-5432}
+REDIS_PORT=${REDIS_PORT:-6379}
+API_PORT=${API_PORT:-8080}
+ADMIN_EMAIL=admin@shop.local
+ADMIN_PASSWORD=${ADMIN_PASSWORD:-shop-admin-demo}
+CUSTOMER_EMAIL=customer@shop.local
+CUSTOMER_PASSWORD=shop-customer-demo
+
+say() { printf '\033[1;34m==> %s\033[0m\n' "$*"; }
+die() { printf '\033[1;31mdev: %s\033[0m\n' "$*" >&2; exit 1; }
+
+mkdir -p "$STATE" "$ROOT/bin"
+PIDS=()
+cleanup() {
+  say "stopping"
+  for pid in "${PIDS[@]}"; do kill "$pid" 2>/dev/null || true; done
+  if [[ -n "${PG_STARTED:-}" ]]; then as_pg "$PG_BIN/pg_ctl" -D "$STATE/pg" -m fast -w stop >/dev/null 2>&1 || true; fi
+  wait 2>/dev/null || true
+}
+trap cleanup EXIT
+trap 'exit 130' INT TERM
+
+port_busy() { (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null; }
+
+# PostgreSQL refuses to run as root: use the postgres system user then.
+as_pg() { if [[ $(id -u) == 0 ]]; then runuser -u postgres -- "$@"; else "$@"; fi; }
+
+if [[ -z "${DATABASE_URL:-}" ]]; then
+  PG_BIN=$(ls -d /usr/lib/postgresql/*/bin 2>/dev/null | sort -V | tail -1)
+  [[ -x "$PG_BIN/initdb" ]] || die "PostgreSQL server not found. Install it (sudo apt-get install -y postgresql) or set DATABASE_URL."
+  if [[ ! -f "$STATE/pg/PG_VERSION" ]]; then
+    say "initialising PostgreSQL in $STATE/pg (first run only)"
+    mkdir -p "$STATE/pg"
+    [[ $(id -u) == 0 ]] && chown postgres "$STATE" "$STATE/pg"
+    as_pg "$PG_BIN/initdb" -D "$STATE/pg" --auth=trust -U postgres -E UTF8 --locale=C >/dev/null
+  fi
+  port_busy "$PG_PORT" && die "port $PG_PORT is in use; stop that PostgreSQL or run: PG_PORT=5433 make dev (or set DATABASE_URL)"
+  say "starting PostgreSQL on 127.0.0.1:$PG_PORT"
+  as_pg "$PG_BIN/pg_ctl" -D "$STATE/pg" -l "$STATE/postgres.log" -w \
+    -o "-p $PG_PORT -k /tmp -c listen_addresses=127.0.0.1" start >/dev/null
+  PG_STARTED=1
+  as_pg "$PG_BIN/psql" -h 127.0.0.1 -p "$PG_PORT" -U postgres -tAc "SELECT 1 FROM pg_database WHERE datname='shop'" | grep -q 1 \
+    || as_pg "$PG_BIN/createdb" -h 127.0.0.1 -p "$PG_PORT" -U postgres shop
+  export DATABASE_URL="postgres://postgres@127.0.0.1:$PG_PORT/shop?sslmode=disable"
+fi
+
+if [[ -z "${REDIS_URL:-}" ]]; then
+  command -v redis-server >/dev/null || die "redis-server not found. Install it (sudo apt-get install -y redis-server) or set REDIS_URL."
+  port_busy "$REDIS_PORT" && die "port $REDIS_PORT is in use; stop that Redis or run: REDIS_PORT=6380 make dev (or set REDIS_URL)"
+  say "starting Redis on 127.0.0.1:$REDIS_PORT (append-only file in $STATE/redis)"
+  mkdir -p "$STATE/redis"
+  redis-server --port "$REDIS_PORT" --bind 127.0.0.1 --dir "$STATE/redis" --appendonly yes --save "" \
+    --loglevel warning --logfile "$STATE/redis.log" &
+  PIDS+=($!)
+  export REDIS_URL="redis://127.0.0.1:$REDIS_PORT/0"
+fi
+
+say "building api"
+go build -o "$ROOT/bin/api" ./services/api/cmd/api
+
+export API_DATABASE_URL=$DATABASE_URL API_REDIS_URL=$REDIS_URL
+export API_HTTP_ADDR=127.0.0.1:$API_PORT API_HTTP_DRAIN_DELAY=0s
+export API_AUTH_KEYS_DIR=$STATE/keys API_AUTH_ACTIVE_KEY_ID=dev-1
+export API_CORS_ALLOWED_ORIGINS=${API_CORS_ALLOWED_ORIGINS:-http://localhost:8088,http://127.0.0.1:8088,http://localhost:8000}
+[[ -f "$STATE/keys/dev-1.pem" ]] || { say "creating a JWT signing key in $STATE/keys"; "$ROOT/bin/api" gen-key --dir "$STATE/keys" --kid dev-1 >/dev/null; }
+
+say "migrating the database"
+for i in $(seq 1 30); do "$ROOT/bin/api" migrate >/dev/null 2>"$STATE/migrate.err" && break; sleep 1
+  [[ $i == 30 ]] && { cat "$STATE/migrate.err"; die "migration failed; is PostgreSQL reachable at $DATABASE_URL?"; }; done
+say "creating the demo admin and catalogue"
+ADMIN_PASSWORD=$ADMIN_PASSWORD "$ROOT/bin/api" create-admin --email "$ADMIN_EMAIL" >/dev/null
+"$ROOT/bin/api" seed-demo >/dev/null
+
+say "starting api on http://127.0.0.1:$API_PORT (logs: $STATE/api.log)"
+"$ROOT/bin/api" serve >>"$STATE/api.log" 2>&1 &
+API_PID=$!
+PIDS+=($API_PID)
+for _ in $(seq 1 100); do
+  curl -fsS "http://127.0.0.1:$API_PORT/readyz" >/dev/null 2>&1 && break
+  kill -0 "$API_PID" 2>/dev/null || { tail -20 "$STATE/api.log"; die "api exited; see $STATE/api.log"; }
+  sleep 0.2
+done
+curl -fsS -o /dev/null -X POST "http://127.0.0.1:$API_PORT/api/v1/auth/register" -H 'Content-Type: application/json' \
+  -d "{\"email\":\"$CUSTOMER_EMAIL\",\"password\":\"$CUSTOMER_PASSWORD\"}" 2>/dev/null || true
+
+cat <<MSG
+
+  The shop is running. Ctrl-C stops everything.
+
+  api          http://127.0.0.1:$API_PORT/api/v1/products
+  OpenAPI      http://127.0.0.1:$API_PORT/api/v1/openapi.json
+  metrics      http://127.0.0.1:$API_PORT/metrics
+  PostgreSQL   $DATABASE_URL
+  Redis        $REDIS_URL
+
+  admin        $ADMIN_EMAIL / $ADMIN_PASSWORD
+  customer     $CUSTOMER_EMAIL / $CUSTOMER_PASSWORD
+
+  try:  curl -s -X POST http://127.0.0.1:$API_PORT/api/v1/auth/login -H 'Content-Type: application/json' \\
+          -d '{"email":"$CUSTOMER_EMAIL","password":"$CUSTOMER_PASSWORD"}'
+
+MSG
+wait "$API_PID"
