@@ -11,66 +11,152 @@ import (
 	"sort"
 	"strconv"
 	"syscall"
+	"testing"
 	"time"
 
 	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgxpool"
+
+	"github.com/goshop-platform/shop/services/platform/schema"
 )
 
-// localPostgres runs initdb and postgres from the installed PostgreSQL in a
-// temp dir on a free port. PostgreSQL refuses to run as root, so under root
-// the server runs as the "postgres" system user the package creates.
+// pgProcess is a PostgreSQL server running from the installed binaries in a
+// temp dir. PostgreSQL refuses to run as root, so under root the server runs
+// as the "postgres" system user that the package creates.
+type pgProcess struct {
+	bin, dir string
+	port     int
+	cred     *syscall.Credential
+	cmd      *exec.Cmd
+	// durable keeps synchronous_commit on: a server a test kills must not
+	// lose commits (the shared server trades that for speed).
+	durable bool
+}
+
+// localPostgres starts the shared server of this test binary.
 func localPostgres() (string, error) {
-	bin, err := postgresBinDir()
+	p, err := newPGProcess(false)
 	if err != nil {
 		return "", err
+	}
+	atExit(func() { p.stop(); _ = os.RemoveAll(p.dir) })
+	return p.adminURL(), nil
+}
+
+func newPGProcess(durable bool) (*pgProcess, error) {
+	bin, err := postgresBinDir()
+	if err != nil {
+		return nil, err
 	}
 	dir, err := os.MkdirTemp("", "shop-testpg-")
 	if err != nil {
-		return "", err
+		return nil, err
 	}
 	cred, err := serverCredential(dir)
 	if err != nil {
-		return "", err
+		return nil, err
 	}
-	data := filepath.Join(dir, "data")
-	initdb := exec.Command(filepath.Join(bin, "initdb"), "-D", data, "--auth=trust", "-U", "postgres", "--no-sync", "-E", "UTF8", "--locale=C")
+	initdb := exec.Command(filepath.Join(bin, "initdb"), "-D", filepath.Join(dir, "data"), "--auth=trust", "-U", "postgres", "--no-sync", "-E", "UTF8", "--locale=C")
 	initdb.SysProcAttr = &syscall.SysProcAttr{Credential: cred}
 	if out, err := initdb.CombinedOutput(); err != nil {
-		return "", fmt.Errorf("initdb: %v: %s", err, out)
+		return nil, fmt.Errorf("initdb: %v: %s", err, out)
 	}
 	port, err := freePort()
 	if err != nil {
-		return "", err
+		return nil, err
 	}
-	srv := exec.Command(filepath.Join(bin, "postgres"), "-D", data, "-p", strconv.Itoa(port), "-k", dir,
-		"-c", "listen_addresses=127.0.0.1", "-c", "fsync=off", "-c", "synchronous_commit=off",
+	p := &pgProcess{bin: bin, dir: dir, port: port, cred: cred, durable: durable}
+	return p, p.start()
+}
+
+func (p *pgProcess) adminURL() string {
+	return fmt.Sprintf("postgres://postgres@127.0.0.1:%d/postgres?sslmode=disable", p.port)
+}
+
+// start runs the server on its port and data dir and waits until it answers.
+func (p *pgProcess) start() error {
+	syncCommit := "off"
+	if p.durable {
+		syncCommit = "on"
+	}
+	srv := exec.Command(filepath.Join(p.bin, "postgres"), "-D", filepath.Join(p.dir, "data"), "-p", strconv.Itoa(p.port), "-k", p.dir,
+		"-c", "listen_addresses=127.0.0.1", "-c", "fsync=off", "-c", "synchronous_commit="+syncCommit,
 		"-c", "full_page_writes=off", "-c", "max_connections=300", "-c", "shared_buffers=64MB")
-	logf, _ := os.Create(filepath.Join(dir, "postgres.log"))
+	logf, _ := os.OpenFile(filepath.Join(p.dir, "postgres.log"), os.O_CREATE|os.O_APPEND|os.O_WRONLY, 0o644)
 	srv.Stdout, srv.Stderr = logf, logf
-	srv.SysProcAttr = &syscall.SysProcAttr{Credential: cred, Pdeathsig: syscall.SIGQUIT, Setpgid: true}
+	srv.SysProcAttr = &syscall.SysProcAttr{Credential: p.cred, Pdeathsig: syscall.SIGQUIT, Setpgid: true}
 	if err := srv.Start(); err != nil {
-		return "", fmt.Errorf("start postgres: %w", err)
+		return fmt.Errorf("start postgres: %w", err)
 	}
-	atExit(func() {
-		_ = srv.Process.Signal(syscall.SIGQUIT)
-		_, _ = srv.Process.Wait()
-		_ = os.RemoveAll(dir)
-	})
-	admin := fmt.Sprintf("postgres://postgres@127.0.0.1:%d/postgres?sslmode=disable", port)
-	err = waitFor(30*time.Second, func() error {
+	p.cmd = srv
+	err := waitFor(30*time.Second, func() error {
 		ctx, cancel := context.WithTimeout(context.Background(), time.Second)
 		defer cancel()
-		c, err := pgx.Connect(ctx, admin)
+		c, err := pgx.Connect(ctx, p.adminURL())
 		if err != nil {
 			return err
 		}
 		return c.Close(ctx)
 	})
 	if err != nil {
-		log, _ := os.ReadFile(filepath.Join(dir, "postgres.log"))
-		return "", fmt.Errorf("postgres did not start: %w\n%s", err, log)
+		log, _ := os.ReadFile(filepath.Join(p.dir, "postgres.log"))
+		return fmt.Errorf("postgres did not start: %w\n%s", err, log)
 	}
-	return admin, nil
+	return nil
+}
+
+// stop shuts the server down at once (SIGQUIT: immediate shutdown, like a crash).
+func (p *pgProcess) stop() {
+	if p.cmd == nil {
+		return
+	}
+	_ = p.cmd.Process.Signal(syscall.SIGQUIT)
+	_, _ = p.cmd.Process.Wait()
+	p.cmd = nil
+}
+
+// PostgresServer is a PostgreSQL server owned by one test, which the test
+// may stop and start again to prove behaviour while the database is away.
+type PostgresServer struct{ p *pgProcess }
+
+// NewPostgresServer starts a dedicated local server for t with the shop's
+// schema in database "shop".
+func NewPostgresServer(t testing.TB) *PostgresServer {
+	t.Helper()
+	p, err := newPGProcess(true)
+	if err != nil {
+		t.Fatalf("testenv: start a dedicated PostgreSQL: %v\nFix: apt-get install -y postgresql", err)
+	}
+	t.Cleanup(func() { p.stop(); _ = os.RemoveAll(p.dir) })
+	if err := adminExec(p.adminURL(), "CREATE DATABASE shop"); err != nil {
+		t.Fatalf("testenv: %v", err)
+	}
+	s := &PostgresServer{p: p}
+	ctx, cancel := ctxTimeout()
+	defer cancel()
+	pool, err := pgxpool.New(ctx, s.URL())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer pool.Close()
+	if _, err := schema.Migrate(ctx, pool); err != nil {
+		t.Fatalf("testenv: migrate dedicated server: %v", err)
+	}
+	return s
+}
+
+// URL of the migrated "shop" database.
+func (s *PostgresServer) URL() string { return withDatabase(s.p.adminURL(), "shop") }
+
+// Stop kills the server (immediate shutdown) and waits for it to exit.
+func (s *PostgresServer) Stop(t testing.TB) { t.Helper(); s.p.stop() }
+
+// Start restarts a stopped server on the same port and data.
+func (s *PostgresServer) Start(t testing.TB) {
+	t.Helper()
+	if err := s.p.start(); err != nil {
+		t.Fatalf("testenv: restart PostgreSQL: %v", err)
+	}
 }
 
 // postgresBinDir finds initdb and postgres: PG_BIN, then the newest

@@ -76,3 +76,30 @@ func TestDedicatedRedisSurvivesRestart(t *testing.T) {
 		t.Fatalf("after restart got %q, %v; want the AOF to keep the key", v, err)
 	}
 }
+
+func TestDedicatedPostgresSurvivesRestart(t *testing.T) {
+	ctx := context.Background()
+	s := testenv.NewPostgresServer(t)
+	c, err := pgx.Connect(ctx, s.URL())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := c.Exec(ctx, `INSERT INTO products (sku, name, price_minor, currency, stock) VALUES ('K-1', 'k', 1, 'EUR', 1)`); err != nil {
+		t.Fatal(err)
+	}
+	c.Close(ctx)
+	s.Stop(t)
+	if _, err := pgx.Connect(ctx, s.URL()); err == nil {
+		t.Fatal("connected while the server was stopped")
+	}
+	s.Start(t)
+	c, err = pgx.Connect(ctx, s.URL())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close(ctx)
+	var n int
+	if err := c.QueryRow(ctx, "SELECT count(*) FROM products").Scan(&n); err != nil || n != 1 {
+		t.Fatalf("after restart: %d rows, %v", n, err)
+	}
+}

@@ -1,0 +1,136 @@
+package main
+
+import (
+	"context"
+	"flag"
+	"fmt"
+	"io"
+	"log/slog"
+	"os"
+	"runtime"
+
+	"github.com/goshop-platform/shop/services/order-worker/internal/consumer"
+	"github.com/goshop-platform/shop/services/order-worker/internal/worker"
+	"github.com/goshop-platform/shop/services/order-worker/internal/workerconfig"
+	"github.com/goshop-platform/shop/services/platform/config"
+	"github.com/goshop-platform/shop/services/platform/redisconn"
+	"github.com/goshop-platform/shop/services/platform/telemetry"
+)
+
+const usage = `usage: order-worker [--config FILE] [command]
+
+commands:
+  serve                 consume new_orders and decide orders (default)
+  dlq list [--count N]  show dead letters (new_orders:dead) with their reasons
+  dlq replay [ID ...]   put dead letters back on new_orders (all when no ID is given)
+  print-config          show the effective configuration, secrets masked
+  version               print the version
+
+Configuration: an OrderWorkerConfig document (--config or WORKER_CONFIG),
+every field overridable by environment (WORKER_CONSUMER_CONCURRENCY, ...).
+`
+
+func run(ctx context.Context, args []string, level *slog.LevelVar) error {
+	fs := flag.NewFlagSet("order-worker", flag.ContinueOnError)
+	fs.SetOutput(io.Discard)
+	cfgPath := fs.String("config", os.Getenv("WORKER_CONFIG"), "configuration document (YAML)")
+	if err := fs.Parse(args); err != nil {
+		return fmt.Errorf("%w\n%s", err, usage)
+	}
+	cmd, rest := "serve", fs.Args()
+	if len(rest) > 0 {
+		cmd, rest = rest[0], rest[1:]
+	}
+	switch cmd {
+	case "help", "-h", "--help":
+		fmt.Print(usage)
+		return nil
+	case "version":
+		fmt.Println(version)
+		return nil
+	}
+	doc, err := workerconfig.Loader.Load(*cfgPath)
+	if err != nil {
+		return err
+	}
+	lvl, _ := telemetry.ParseLevel(doc.Spec.Telemetry.LogLevel)
+	level.Set(lvl)
+	log := telemetry.NewLogger(os.Stdout, "order-worker", level)
+	slog.SetDefault(log)
+	switch cmd {
+	case "serve":
+		return serve(ctx, *cfgPath, doc, log, level)
+	case "dlq":
+		return dlq(ctx, doc.Spec, rest)
+	case "print-config":
+		out, err := config.Print(doc)
+		if err != nil {
+			return err
+		}
+		fmt.Print(out)
+		return nil
+	default:
+		return fmt.Errorf("unknown command %q\n%s", cmd, usage)
+	}
+}
+
+func serve(ctx context.Context, path string, doc *config.Document[workerconfig.Spec], log *slog.Logger, level *slog.LevelVar) error {
+	log.Info("starting order-worker", "version", version, "gomaxprocs", runtime.GOMAXPROCS(0),
+		"concurrency", doc.Spec.Consumer.Concurrency)
+	shutdown, err := telemetry.StartTracing(ctx, "order-worker", version, doc.Spec.Telemetry)
+	if err != nil {
+		return err
+	}
+	defer shutdown(context.WithoutCancel(ctx)) //nolint:errcheck
+	w, err := worker.New(ctx, doc.Spec, log)
+	if err != nil {
+		return err
+	}
+	defer w.Close()
+	go func() {
+		// Log level and concurrency may change while running; the rest needs a restart.
+		_ = workerconfig.Loader.Watch(ctx, path, log, func(d *config.Document[workerconfig.Spec]) {
+			if l, err := telemetry.ParseLevel(d.Spec.Telemetry.LogLevel); err == nil && l != level.Level() {
+				level.Set(l)
+				log.Info("log level changed", "level", l.String())
+			}
+			w.Consumer.SetConcurrency(d.Spec.Consumer.Concurrency)
+			log.Info("concurrency set", "concurrency", d.Spec.Consumer.Concurrency)
+		})
+	}()
+	return w.Run(ctx)
+}
+
+func dlq(ctx context.Context, spec workerconfig.Spec, args []string) error {
+	if len(args) == 0 {
+		return fmt.Errorf("dlq needs list or replay\n%s", usage)
+	}
+	rdb, err := redisconn.Open(spec.Redis)
+	if err != nil {
+		return err
+	}
+	defer rdb.Close()
+	switch args[0] {
+	case "list":
+		fs := flag.NewFlagSet("dlq list", flag.ContinueOnError)
+		count := fs.Int64("count", 100, "how many to show")
+		if err := fs.Parse(args[1:]); err != nil {
+			return err
+		}
+		dead, err := consumer.ListDead(ctx, rdb, *count)
+		if err != nil {
+			return err
+		}
+		for _, d := range dead {
+			fmt.Printf("%s\t%s\torder_id=%v\t%s\n", d.ID, d.Reason, d.Fields["order_id"], d.Error)
+		}
+		fmt.Fprintf(os.Stderr, "%d dead letter(s)\n", len(dead))
+		return nil
+	case "replay":
+		n, err := consumer.Replay(ctx, rdb, args[1:])
+		fmt.Fprintf(os.Stderr, "replayed %d dead letter(s)\n", n)
+		return err
+	default:
+		return fmt.Errorf("unknown dlq command %q\n%s", args[0], usage)
+	}
+}

@@ -1,0 +1,219 @@
+// Package consumer reads the new_orders stream as a member of the
+// order-worker consumer group and turns each entry into exactly one decided
+// order: at-least-once delivery (ack only after the decision committed),
+// takeover of entries left pending by dead consumers, retries with capped
+// exponential backoff while the database is away, dead letters for poison
+// messages, and a graceful drain on shutdown.
+package consumer
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/redis/go-redis/v9"
+
+	"github.com/goshop-platform/shop/services/order-worker/internal/processor"
+	"github.com/goshop-platform/shop/services/platform/orderstream"
+)
+
+// Processor decides orders (PostgreSQL in production).
+type Processor interface {
+	Process(ctx context.Context, m orderstream.Message) (processor.Outcome, error)
+	RecordFailed(ctx context.Context, m orderstream.Message, reason, detail string) (bool, error)
+	ReopenForReplay(ctx context.Context, id [16]byte) error
+}
+
+// Notifier tells the customer about a decided order (besides live status).
+type Notifier interface {
+	Notify(ctx context.Context, ev orderstream.StatusEvent) error
+}
+
+// Config tunes the consumer (see workerconfig.Consumer).
+type Config struct {
+	Name            string
+	Concurrency     int
+	BatchSize       int
+	Block           time.Duration
+	ClaimIdle       time.Duration
+	ClaimInterval   time.Duration
+	MaxDeliveries   int
+	ConsumerGCAfter time.Duration
+	DrainTimeout    time.Duration
+	RetryInitial    time.Duration
+	RetryMax        time.Duration
+}
+
+// Consumer is one member of the group.
+type Consumer struct {
+	rdb      *redis.Client
+	proc     Processor
+	notifier Notifier
+	cfg      Config
+	log      *slog.Logger
+	metrics  *Metrics
+	slots    *slots
+}
+
+// New builds a consumer.
+func New(rdb *redis.Client, proc Processor, notifier Notifier, cfg Config, log *slog.Logger, m *Metrics) *Consumer {
+	return &Consumer{rdb: rdb, proc: proc, notifier: notifier, cfg: cfg, log: log, metrics: m, slots: newSlots(cfg.Concurrency)}
+}
+
+// SetConcurrency changes how many orders are processed at once (hot reload).
+func (c *Consumer) SetConcurrency(n int) { c.slots.resize(n) }
+
+// Run consumes until ctx ends, then stops reading and lets in-flight orders
+// finish within DrainTimeout; what does not finish stays pending in the
+// group and is claimed by a surviving consumer. It returns nil after a clean
+// drain.
+func (c *Consumer) Run(ctx context.Context) error {
+	// Work outlives ctx by the drain timeout so in-flight orders can commit and ack.
+	work, cancelWork := context.WithCancel(context.WithoutCancel(ctx))
+	defer cancelWork()
+	var inflight sync.WaitGroup
+	dispatch := func(msgs []redis.XMessage, claimed bool) {
+		for _, msg := range msgs {
+			if !c.slots.acquire(ctx) {
+				return // shutting down: the rest stays pending for others
+			}
+			inflight.Add(1)
+			go func() {
+				defer inflight.Done()
+				defer c.slots.release()
+				c.handle(work, msg, claimed)
+			}()
+		}
+	}
+	if err := c.ensureGroup(ctx); err != nil && ctx.Err() == nil {
+		return err
+	}
+	var loops sync.WaitGroup
+	loops.Add(2)
+	go func() { defer loops.Done(); c.readLoop(ctx, dispatch) }()
+	go func() { defer loops.Done(); c.claimLoop(ctx, dispatch) }()
+	loops.Wait()
+
+	c.log.Info("draining in-flight orders", "timeout", c.cfg.DrainTimeout)
+	done := make(chan struct{})
+	go func() { inflight.Wait(); close(done) }()
+	select {
+	case <-done:
+		c.log.Info("drained")
+		return nil
+	case <-time.After(c.cfg.DrainTimeout):
+		cancelWork()
+		<-done
+		return fmt.Errorf("drain timeout %s exceeded; unfinished orders stay pending for another consumer", c.cfg.DrainTimeout)
+	}
+}
+
+// ensureGroup creates the stream and group if missing, retrying while Redis is away.
+func (c *Consumer) ensureGroup(ctx context.Context) error {
+	return c.retry(ctx, "create consumer group", func() error {
+		err := c.rdb.XGroupCreateMkStream(ctx, orderstream.Stream, orderstream.Group, "0").Err()
+		if err != nil && strings.HasPrefix(err.Error(), "BUSYGROUP") {
+			return nil
+		}
+		return err
+	})
+}
+
+func (c *Consumer) readLoop(ctx context.Context, dispatch func([]redis.XMessage, bool)) {
+	for ctx.Err() == nil {
+		res, err := c.rdb.XReadGroup(ctx, &redis.XReadGroupArgs{
+			Group: orderstream.Group, Consumer: c.cfg.Name, Streams: []string{orderstream.Stream, ">"},
+			Count: int64(c.cfg.BatchSize), Block: c.cfg.Block,
+		}).Result()
+		switch {
+		case errors.Is(err, redis.Nil) || ctx.Err() != nil:
+			continue
+		case err != nil && strings.HasPrefix(err.Error(), "NOGROUP"):
+			// Redis lost the group (restart without persistence, FLUSHALL): recreate it.
+			_ = c.ensureGroup(ctx)
+			continue
+		case err != nil:
+			c.metrics.transient.WithLabelValues("redis").Inc()
+			c.log.Warn("reading the order stream failed; retrying", "err", err)
+			c.sleep(ctx, c.cfg.RetryMax)
+			continue
+		}
+		for _, s := range res {
+			dispatch(s.Messages, false)
+		}
+	}
+}
+
+// claimLoop takes over entries that another consumer has held too long,
+// and periodically tidies the group.
+func (c *Consumer) claimLoop(ctx context.Context, dispatch func([]redis.XMessage, bool)) {
+	t := time.NewTicker(c.cfg.ClaimInterval)
+	defer t.Stop()
+	lastGC := time.Now()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+		}
+		start := "0-0"
+		for ctx.Err() == nil {
+			msgs, next, err := c.rdb.XAutoClaim(ctx, &redis.XAutoClaimArgs{
+				Stream: orderstream.Stream, Group: orderstream.Group, Consumer: c.cfg.Name,
+				MinIdle: c.cfg.ClaimIdle, Start: start, Count: int64(c.cfg.BatchSize),
+			}).Result()
+			if err != nil {
+				if ctx.Err() == nil {
+					c.log.Warn("claiming stale entries failed", "err", err)
+				}
+				break
+			}
+			if len(msgs) > 0 {
+				c.metrics.claimed.Add(float64(len(msgs)))
+				c.log.Info("claimed entries left by another consumer", "count", len(msgs))
+				dispatch(msgs, true)
+			}
+			if next == "0-0" || next == "" {
+				break
+			}
+			start = next
+		}
+		if time.Since(lastGC) > c.cfg.ClaimInterval*6 {
+			lastGC = time.Now()
+			c.tidy(ctx)
+		}
+	}
+}
+
+// retry runs f until it succeeds or ctx ends, backing off exponentially
+// (capped, with jitter) between attempts.
+func (c *Consumer) retry(ctx context.Context, what string, f func() error) error {
+	delay := c.cfg.RetryInitial
+	for attempt := 1; ; attempt++ {
+		err := f()
+		if err == nil {
+			return nil
+		}
+		if ctx.Err() != nil {
+			return ctx.Err()
+		}
+		if attempt == 1 || attempt%10 == 0 {
+			c.log.Warn("transient failure; retrying with backoff", "what", what, "attempt", attempt, "err", err)
+		}
+		c.sleep(ctx, jitter(delay))
+		delay = min(delay*2, c.cfg.RetryMax)
+	}
+}
+
+func (c *Consumer) sleep(ctx context.Context, d time.Duration) {
+	t := time.NewTimer(d)
+	defer t.Stop()
+	select {
+	case <-ctx.Done():
+	case <-t.C:
+	}
+}

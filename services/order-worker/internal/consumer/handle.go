@@ -1,0 +1,114 @@
+package consumer
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/redis/go-redis/v9"
+	"go.opentelemetry.io/otel"
+	"go.opentelemetry.io/otel/attribute"
+	"go.opentelemetry.io/otel/codes"
+	"go.opentelemetry.io/otel/propagation"
+	"go.opentelemetry.io/otel/trace"
+
+	"github.com/goshop-platform/shop/services/order-worker/internal/processor"
+	"github.com/goshop-platform/shop/services/platform/orderstream"
+)
+
+var tracer = otel.Tracer("github.com/goshop-platform/shop/services/order-worker/internal/consumer")
+
+// handle turns one stream entry into a decided order, then acks it. It
+// returns without acking only when the drain deadline cancelled the work:
+// the entry then stays pending and another consumer claims it.
+func (c *Consumer) handle(ctx context.Context, msg redis.XMessage, claimed bool) {
+	start := time.Now()
+	tp, _ := msg.Values["traceparent"].(string)
+	ctx = otel.GetTextMapPropagator().Extract(ctx, propagation.MapCarrier{"traceparent": tp})
+	ctx, span := tracer.Start(ctx, "order-worker process", trace.WithSpanKind(trace.SpanKindConsumer),
+		trace.WithAttributes(attribute.String("messaging.system", "redis"), attribute.String("messaging.destination.name", orderstream.Stream),
+			attribute.String("messaging.message.id", msg.ID)))
+	defer span.End()
+
+	m, err := orderstream.Decode(msg.Values)
+	if err != nil {
+		c.deadLetter(ctx, msg, m, orderstream.ReasonPoison, err.Error())
+		return
+	}
+	span.SetAttributes(attribute.String("order.id", m.OrderID.String()))
+	if claimed {
+		if n := c.deliveries(ctx, msg.ID); n > int64(c.cfg.MaxDeliveries) {
+			c.deadLetter(ctx, msg, m, orderstream.ReasonTooManyDeliveries, fmt.Sprintf("delivered %d times (limit %d)", n, c.cfg.MaxDeliveries))
+			return
+		}
+	}
+	if replay, _ := msg.Values["replay"].(string); replay == "1" {
+		if err := c.retry(ctx, "reopen replayed order", func() error { return c.proc.ReopenForReplay(ctx, m.OrderID) }); err != nil {
+			return
+		}
+	}
+	var out processor.Outcome
+	var rejected error
+	err = c.retry(ctx, "process order", func() error {
+		var err error
+		out, err = c.proc.Process(ctx, m)
+		if errors.Is(err, processor.ErrRejected) {
+			rejected = err
+			return nil
+		}
+		if err != nil {
+			c.metrics.transient.WithLabelValues("postgres").Inc()
+		}
+		return err
+	})
+	if err != nil {
+		span.SetStatus(codes.Error, "drain deadline reached before the order was decided")
+		return
+	}
+	if rejected != nil {
+		c.deadLetter(ctx, msg, m, "rejected_by_database", rejected.Error())
+		return
+	}
+	c.finish(ctx, msg, m, out)
+	c.metrics.observe(out, time.Since(start), time.Since(m.AcceptedAt))
+	span.SetAttributes(attribute.String("order.status", out.Status), attribute.Bool("order.duplicate", out.Duplicate))
+}
+
+// finish acks the entry, drops the pending-status record, publishes the
+// status (also for a redelivered, already decided order: the first delivery
+// may have crashed before publishing) and notifies the customer once.
+func (c *Consumer) finish(ctx context.Context, msg redis.XMessage, m orderstream.Message, out processor.Outcome) {
+	ev := orderstream.StatusEvent{OrderID: m.OrderID, UserID: m.UserID, Status: out.Status, Reason: out.Reason,
+		ReasonDetail: out.ReasonDetail, DecidedAt: time.Now().UTC()}
+	err := c.retry(ctx, "ack order", func() error {
+		_, err := c.rdb.TxPipelined(ctx, func(p redis.Pipeliner) error {
+			p.XAck(ctx, orderstream.Stream, orderstream.Group, msg.ID)
+			p.Del(ctx, orderstream.PendingKey(m.OrderID))
+			p.ZRem(ctx, orderstream.UserPendingKey(m.UserID), m.OrderID.String())
+			p.Publish(ctx, orderstream.StatusChannel, orderstream.EncodeStatus(ev))
+			return nil
+		})
+		return err
+	})
+	if err != nil {
+		return // draining: the entry is redelivered and recognised as decided
+	}
+	if !out.Duplicate && c.notifier != nil {
+		if err := c.notifier.Notify(ctx, ev); err != nil {
+			c.log.WarnContext(ctx, "customer notification failed", "order_id", m.OrderID.String(), "err", err)
+		}
+	}
+	c.log.DebugContext(ctx, "order decided", "order_id", m.OrderID.String(), "status", out.Status, "reason", out.Reason, "duplicate", out.Duplicate)
+}
+
+// deliveries is how often the entry has been delivered (1 = first time).
+func (c *Consumer) deliveries(ctx context.Context, id string) int64 {
+	res, err := c.rdb.XPendingExt(ctx, &redis.XPendingExtArgs{
+		Stream: orderstream.Stream, Group: orderstream.Group, Start: id, End: id, Count: 1,
+	}).Result()
+	if err != nil || len(res) == 0 {
+		return 1
+	}
+	return res[0].RetryCount
+}

@@ -1,0 +1,102 @@
+package consumer
+
+import (
+	"context"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/redis/go-redis/v9"
+
+	"github.com/goshop-platform/shop/services/order-worker/internal/processor"
+	"github.com/goshop-platform/shop/services/platform/orderstream"
+)
+
+// Metrics are order-worker's business metrics.
+type Metrics struct {
+	processed *prometheus.CounterVec
+	duration  prometheus.Histogram
+	endToEnd  prometheus.Histogram
+	dead      *prometheus.CounterVec
+	transient *prometheus.CounterVec
+	claimed   prometheus.Counter
+}
+
+// NewMetrics registers the worker's metrics and a collector that reads the
+// stream's state from Redis at scrape time.
+func NewMetrics(reg prometheus.Registerer, rdb *redis.Client) *Metrics {
+	buckets := []float64{.001, .0025, .005, .01, .025, .05, .1, .25, .5, 1, 2.5, 5, 10, 30, 60}
+	m := &Metrics{
+		processed: prometheus.NewCounterVec(prometheus.CounterOpts{Name: "shop_orders_processed_total",
+			Help: "Orders decided by this worker, by result (confirmed, failed, duplicate) and failure reason."}, []string{"result", "reason"}),
+		duration: prometheus.NewHistogram(prometheus.HistogramOpts{Name: "shop_order_processing_seconds",
+			Help: "Time from taking an entry off the stream to its acknowledged decision.", Buckets: buckets}),
+		endToEnd: prometheus.NewHistogram(prometheus.HistogramOpts{Name: "shop_order_end_to_end_seconds",
+			Help: "Time from the api's 202 (accepted_at in the message) to the decision.", Buckets: buckets}),
+		dead: prometheus.NewCounterVec(prometheus.CounterOpts{Name: "shop_orders_dead_lettered_total",
+			Help: "Stream entries moved to new_orders:dead, by reason."}, []string{"reason"}),
+		transient: prometheus.NewCounterVec(prometheus.CounterOpts{Name: "shop_order_transient_failures_total",
+			Help: "Attempts that failed transiently and were retried, by dependency."}, []string{"dependency"}),
+		claimed: prometheus.NewCounter(prometheus.CounterOpts{Name: "shop_order_entries_claimed_total",
+			Help: "Entries taken over from consumers that held them longer than claimIdle."}),
+	}
+	reg.MustRegister(m.processed, m.duration, m.endToEnd, m.dead, m.transient, m.claimed, streamCollector{rdb})
+	return m
+}
+
+func (m *Metrics) observe(out processor.Outcome, took, sinceAccepted time.Duration) {
+	result := out.Status
+	if out.Duplicate {
+		result = "duplicate"
+	}
+	m.processed.WithLabelValues(result, out.Reason).Inc()
+	m.duration.Observe(took.Seconds())
+	if !out.Duplicate {
+		m.endToEnd.Observe(sinceAccepted.Seconds())
+	}
+}
+
+var (
+	lagDesc = prometheus.NewDesc("shop_order_stream_lag",
+		"Entries in new_orders not yet delivered to the order-worker group (XINFO GROUPS lag).", nil, nil)
+	pendingDesc = prometheus.NewDesc("shop_order_stream_pending",
+		"Entries delivered but not yet acknowledged.", nil, nil)
+	oldestDesc = prometheus.NewDesc("shop_order_stream_oldest_pending_age_seconds",
+		"Age of the oldest unacknowledged entry (0 when none).", nil, nil)
+	deadDesc = prometheus.NewDesc("shop_order_dead_letters",
+		"Entries in new_orders:dead awaiting an operator.", nil, nil)
+	consumersDesc = prometheus.NewDesc("shop_order_group_consumers",
+		"Consumers registered in the order-worker group.", nil, nil)
+)
+
+// streamCollector asks Redis for the group's state on every scrape.
+type streamCollector struct{ rdb *redis.Client }
+
+func (streamCollector) Describe(ch chan<- *prometheus.Desc) {
+	for _, d := range []*prometheus.Desc{lagDesc, pendingDesc, oldestDesc, deadDesc, consumersDesc} {
+		ch <- d
+	}
+}
+
+func (s streamCollector) Collect(ch chan<- prometheus.Metric) {
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
+	defer cancel()
+	if groups, err := s.rdb.XInfoGroups(ctx, orderstream.Stream).Result(); err == nil {
+		for _, g := range groups {
+			if g.Name != orderstream.Group {
+				continue
+			}
+			ch <- prometheus.MustNewConstMetric(lagDesc, prometheus.GaugeValue, float64(max(g.Lag, 0)))
+			ch <- prometheus.MustNewConstMetric(pendingDesc, prometheus.GaugeValue, float64(g.Pending))
+			ch <- prometheus.MustNewConstMetric(consumersDesc, prometheus.GaugeValue, float64(g.Consumers))
+		}
+	}
+	age := 0.0
+	if p, err := s.rdb.XPending(ctx, orderstream.Stream, orderstream.Group).Result(); err == nil && p.Count > 0 {
+		ms, _ := splitID(p.Lower)
+		age = time.Since(time.UnixMilli(int64(ms))).Seconds()
+	}
+	ch <- prometheus.MustNewConstMetric(oldestDesc, prometheus.GaugeValue, age)
+	if n, err := s.rdb.XLen(ctx, orderstream.DeadLetters).Result(); err == nil {
+		ch <- prometheus.MustNewConstMetric(deadDesc, prometheus.GaugeValue, float64(n))
+	}
+}

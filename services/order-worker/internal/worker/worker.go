@@ -1,0 +1,102 @@
+// Package worker wires order-worker from its configuration: pools, the
+// order processor, the stream consumer with its metrics and notifier, and
+// the admin HTTP server (/livez, /readyz, /metrics). cmd/order-worker and
+// the tests build the service through here.
+package worker
+
+import (
+	"context"
+	"fmt"
+	"log/slog"
+	"os"
+	"strconv"
+
+	"github.com/jackc/pgx/v5/pgxpool"
+	"github.com/redis/go-redis/v9"
+
+	"github.com/goshop-platform/shop/services/order-worker/internal/consumer"
+	"github.com/goshop-platform/shop/services/order-worker/internal/notify"
+	"github.com/goshop-platform/shop/services/order-worker/internal/processor"
+	"github.com/goshop-platform/shop/services/order-worker/internal/workerconfig"
+	"github.com/goshop-platform/shop/services/platform/httpserver"
+	"github.com/goshop-platform/shop/services/platform/postgres"
+	"github.com/goshop-platform/shop/services/platform/redisconn"
+	"github.com/goshop-platform/shop/services/platform/telemetry"
+)
+
+// Worker is a wired order-worker.
+type Worker struct {
+	DB       *pgxpool.Pool
+	Redis    *redis.Client
+	Consumer *consumer.Consumer
+	Server   *httpserver.Server
+	log      *slog.Logger
+}
+
+// New builds the worker; it connects lazily and reports readiness on /readyz.
+func New(ctx context.Context, spec workerconfig.Spec, log *slog.Logger) (*Worker, error) {
+	db, err := postgres.Open(ctx, spec.Database)
+	if err != nil {
+		return nil, err
+	}
+	rdb, err := redisconn.Open(spec.Redis)
+	if err != nil {
+		db.Close()
+		return nil, err
+	}
+	w := &Worker{DB: db, Redis: rdb, log: log}
+	metrics := telemetry.NewMetrics()
+	cm := consumer.NewMetrics(metrics.Registry, rdb)
+	c := spec.Consumer
+	name := c.Name
+	if name == "" {
+		host, _ := os.Hostname()
+		name = host + "-" + strconv.Itoa(os.Getpid())
+	}
+	w.Consumer = consumer.New(rdb, &processor.Processor{DB: db}, notifier(spec, db, log), consumer.Config{
+		Name: name, Concurrency: c.Concurrency, BatchSize: c.BatchSize, Block: c.Block, ClaimIdle: c.ClaimIdle,
+		ClaimInterval: c.ClaimInterval, MaxDeliveries: c.MaxDeliveries, ConsumerGCAfter: c.ConsumerGCAfter,
+		DrainTimeout: c.DrainTimeout, RetryInitial: spec.Retry.Initial, RetryMax: spec.Retry.Max,
+	}, log.With("consumer", name), cm)
+	w.Server = httpserver.New(spec.HTTP, log, metrics,
+		httpserver.Check{Name: "postgres", Func: func(ctx context.Context) error { return db.Ping(ctx) }},
+		httpserver.Check{Name: "redis", Func: func(ctx context.Context) error { return rdb.Ping(ctx).Err() }},
+	)
+	return w, nil
+}
+
+func notifier(spec workerconfig.Spec, db *pgxpool.Pool, log *slog.Logger) consumer.Notifier {
+	switch spec.Notifier.Kind {
+	case "smtp":
+		s := spec.Notifier.SMTP
+		return notify.SMTP{Addr: s.Addr, From: s.From, Username: s.Username, Password: s.Password.Value(), DB: db}
+	case "log":
+		return notify.Log{Log: log}
+	default:
+		return nil
+	}
+}
+
+// Run consumes and serves the admin endpoints until ctx ends, then drains
+// both; it returns the first error.
+func (w *Worker) Run(ctx context.Context) error {
+	errc := make(chan error, 2)
+	go func() { errc <- w.Server.Run(ctx) }()
+	go func() { errc <- w.Consumer.Run(ctx) }()
+	var first error
+	for range 2 {
+		if err := <-errc; err != nil && first == nil {
+			first = err
+		}
+	}
+	if first != nil {
+		return fmt.Errorf("order-worker: %w", first)
+	}
+	return nil
+}
+
+// Close releases the pools.
+func (w *Worker) Close() {
+	w.DB.Close()
+	_ = w.Redis.Close()
+}

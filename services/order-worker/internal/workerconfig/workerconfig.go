@@ -1,0 +1,122 @@
+// Package workerconfig is order-worker's configuration document
+// (apiVersion shop.goshop.dev/v1alpha1, kind OrderWorkerConfig): fields,
+// defaults, environment names (WORKER_*) and validation.
+package workerconfig
+
+import (
+	"net/mail"
+	"time"
+
+	"github.com/goshop-platform/shop/services/platform/config"
+	"github.com/goshop-platform/shop/services/platform/httpserver"
+	"github.com/goshop-platform/shop/services/platform/postgres"
+	"github.com/goshop-platform/shop/services/platform/redisconn"
+	"github.com/goshop-platform/shop/services/platform/telemetry"
+)
+
+// Spec is order-worker's configuration.
+type Spec struct {
+	// HTTP serves only /livez, /readyz and /metrics (the admin port).
+	HTTP      httpserver.Config `json:"http"`
+	Telemetry telemetry.Config  `json:"telemetry"`
+	Database  postgres.Config   `json:"database"`
+	Redis     redisconn.Config  `json:"redis"`
+	Consumer  Consumer          `json:"consumer"`
+	Retry     Retry             `json:"retry"`
+	Notifier  Notifier          `json:"notifier"`
+}
+
+// Consumer tunes the stream consumer.
+type Consumer struct {
+	// Name identifies this replica in the consumer group; empty means the
+	// host name (the pod name in Kubernetes).
+	Name string `json:"name"`
+	// Concurrency is how many orders are processed at once (hot-reloaded).
+	Concurrency int `json:"concurrency"`
+	// BatchSize is how many entries one XREADGROUP/XAUTOCLAIM fetches.
+	BatchSize int           `json:"batchSize"`
+	Block     time.Duration `json:"block"`
+	// ClaimIdle is how long an entry must sit unacknowledged with another
+	// consumer before this one takes it over (that consumer is presumed dead).
+	ClaimIdle     time.Duration `json:"claimIdle"`
+	ClaimInterval time.Duration `json:"claimInterval"`
+	// MaxDeliveries: an entry delivered more often goes to the dead letters.
+	MaxDeliveries int `json:"maxDeliveries"`
+	// ConsumerGCAfter removes group consumers idle this long with nothing pending.
+	ConsumerGCAfter time.Duration `json:"consumerGCAfter"`
+	// DrainTimeout bounds how long in-flight orders may finish after SIGTERM;
+	// the chart's terminationGracePeriodSeconds must exceed it.
+	DrainTimeout time.Duration `json:"drainTimeout"`
+}
+
+// Retry is the backoff for transient failures (database away, deadlocks).
+type Retry struct {
+	Initial time.Duration `json:"initial"`
+	Max     time.Duration `json:"max"`
+}
+
+// Notifier sends customers their order result besides the live status.
+type Notifier struct {
+	Kind string `json:"kind"` // none, log or smtp
+	SMTP SMTP   `json:"smtp"`
+}
+
+// SMTP is the mail relay for Kind smtp.
+type SMTP struct {
+	Addr     string        `json:"addr"`
+	From     string        `json:"from"`
+	Username string        `json:"username"`
+	Password config.Secret `json:"password"`
+}
+
+// Loader reads order-worker's document.
+var Loader = config.Loader[Spec]{
+	APIVersion: "shop.goshop.dev/v1alpha1",
+	Kind:       "OrderWorkerConfig",
+	EnvPrefix:  "WORKER",
+	Defaults:   Defaults(),
+}
+
+// Defaults are used when neither file nor environment sets a field.
+func Defaults() Spec {
+	return Spec{
+		HTTP:      httpserver.DefaultConfig(":8081"),
+		Telemetry: telemetry.DefaultConfig(),
+		Database:  postgres.DefaultConfig(),
+		Redis:     redisconn.DefaultConfig(),
+		Consumer: Consumer{Concurrency: 8, BatchSize: 32, Block: 2 * time.Second, ClaimIdle: 30 * time.Second,
+			ClaimInterval: 5 * time.Second, MaxDeliveries: 5, ConsumerGCAfter: time.Hour, DrainTimeout: 20 * time.Second},
+		Retry:    Retry{Initial: 100 * time.Millisecond, Max: 5 * time.Second},
+		Notifier: Notifier{Kind: "log", SMTP: SMTP{Addr: "127.0.0.1:25", From: "shop@localhost"}},
+	}
+}
+
+// Validate checks every field and names each bad one.
+func (s *Spec) Validate() config.FieldErrors {
+	var errs config.FieldErrors
+	s.HTTP.Validate("spec.http", errs.Add)
+	s.Telemetry.Validate("spec.telemetry", errs.Add)
+	s.Database.Validate("spec.database", errs.Add)
+	s.Redis.Validate("spec.redis", errs.Add)
+	c := s.Consumer
+	errs.Check(c.Concurrency >= 1 && c.Concurrency <= 1024, "spec.consumer.concurrency", "must be between 1 and 1024")
+	errs.Check(c.BatchSize >= 1 && c.BatchSize <= 1000, "spec.consumer.batchSize", "must be between 1 and 1000")
+	errs.Check(c.Block >= 10*time.Millisecond, "spec.consumer.block", "must be at least 10ms")
+	errs.Check(c.ClaimIdle >= time.Second, "spec.consumer.claimIdle", "must be at least 1s")
+	errs.Check(c.ClaimInterval >= 100*time.Millisecond, "spec.consumer.claimInterval", "must be at least 100ms")
+	errs.Check(c.MaxDeliveries >= 1, "spec.consumer.maxDeliveries", "must be at least 1")
+	errs.Check(c.ConsumerGCAfter >= c.ClaimIdle, "spec.consumer.consumerGCAfter", "must be at least claimIdle")
+	errs.Check(c.DrainTimeout >= time.Second, "spec.consumer.drainTimeout", "must be at least 1s")
+	errs.Check(s.Retry.Initial > 0 && s.Retry.Max >= s.Retry.Initial, "spec.retry", "initial must be positive and max at least initial")
+	switch s.Notifier.Kind {
+	case "none", "log":
+	case "smtp":
+		errs.Check(s.Notifier.SMTP.Addr != "", "spec.notifier.smtp.addr", "must be host:port of the mail relay")
+		if _, err := mail.ParseAddress(s.Notifier.SMTP.From); err != nil {
+			errs.Add("spec.notifier.smtp.from", "must be an email address")
+		}
+	default:
+		errs.Add("spec.notifier.kind", "must be none, log or smtp")
+	}
+	return errs
+}
