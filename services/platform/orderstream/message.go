@@ -80,21 +80,27 @@ func Decode(fields map[string]any) (Message, error) {
 	} else {
 		return m, fmt.Errorf("%w: order_id %q is not a UUID", ErrUndecodable, get("order_id"))
 	}
+	// Who and when are read before the version check, so that even a
+	// message of an unknown version can be recorded failed for its owner.
+	uid, uidErr := strconv.ParseInt(get("user_id"), 10, 64)
+	if uidErr == nil && uid > 0 {
+		m.UserID = uid
+	}
+	at, atErr := time.Parse(time.RFC3339Nano, get("accepted_at"))
+	// Encode writes UTC, and RFC 3339 has no years outside 0000-9999: an
+	// offset that moves the instant past either end could not be read back.
+	if y := at.UTC().Year(); atErr == nil && y >= 0 && y <= 9999 {
+		m.AcceptedAt = at
+	}
 	if v := get("v"); v != strconv.Itoa(SchemaVersion) {
 		return m, fmt.Errorf("%w: message schema version %q, this build reads %d", ErrUnknownSchema, v, SchemaVersion)
 	}
-	uid, err := strconv.ParseInt(get("user_id"), 10, 64)
-	if err != nil || uid <= 0 {
+	if m.UserID == 0 {
 		return m, fmt.Errorf("%w: user_id %q", ErrUndecodable, get("user_id"))
 	}
-	m.UserID = uid
-	at, err := time.Parse(time.RFC3339Nano, get("accepted_at"))
-	// Encode writes UTC, and RFC 3339 has no years outside 0000-9999: an
-	// offset that moves the instant past either end could not be read back.
-	if y := at.UTC().Year(); err != nil || y < 0 || y > 9999 {
+	if m.AcceptedAt.IsZero() {
 		return m, fmt.Errorf("%w: accepted_at %q", ErrUndecodable, get("accepted_at"))
 	}
-	m.AcceptedAt = at
 	if err := json.Unmarshal([]byte(get("items")), &m.Items); err != nil {
 		return m, fmt.Errorf("%w: items: %v", ErrUndecodable, err)
 	}

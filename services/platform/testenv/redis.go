@@ -100,6 +100,18 @@ func (s *RedisServer) Stop(t testing.TB) {
 	s.kill()
 }
 
+// Kill ends the server with SIGKILL, as a crash would; what it acknowledged
+// is in the append-only file (written before each reply), so a restart
+// recovers it.
+func (s *RedisServer) Kill(t testing.TB) {
+	t.Helper()
+	if s.cmd != nil && s.cmd.Process != nil {
+		_ = s.cmd.Process.Kill()
+		_, _ = s.cmd.Process.Wait()
+		s.cmd = nil
+	}
+}
+
 // Start restarts a stopped server on the same port and data directory.
 func (s *RedisServer) Start(t testing.TB) {
 	t.Helper()

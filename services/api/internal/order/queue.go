@@ -45,8 +45,12 @@ if ARGV[1] == '1' then
 end
 return {'new', ''}`)
 
-func pendingKey(id uuid.UUID) string  { return "order:pending:" + id.String() }
-func userPendingKey(uid int64) string { return "orders:pending:user:" + strconv.FormatInt(uid, 10) }
+// The pending-status keys are part of the shared contract: order-worker
+// removes them once it has decided the order.
+var (
+	pendingKey     = orderstream.PendingKey
+	userPendingKey = orderstream.UserPendingKey
+)
 
 // Enqueue implements Queue.
 func (q RedisQueue) Enqueue(ctx context.Context, m orderstream.Message, idemKey, bodyHash string) (*Accepted, string, error) {

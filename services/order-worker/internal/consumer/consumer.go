@@ -77,9 +77,11 @@ func (c *Consumer) Run(ctx context.Context) error {
 	defer cancelWork()
 	var inflight sync.WaitGroup
 	dispatch := func(msgs []redis.XMessage, claimed bool) {
+		// Entries already read belong to this consumer: finish them during a
+		// drain too (at most one batch), rather than leave them to a claim.
 		for _, msg := range msgs {
-			if !c.slots.acquire(ctx) {
-				return // shutting down: the rest stays pending for others
+			if !c.slots.acquire(work) {
+				return // drain deadline passed: the rest stays pending for others
 			}
 			inflight.Add(1)
 			go func() {

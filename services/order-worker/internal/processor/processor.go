@@ -194,6 +194,9 @@ func insertOrder(ctx context.Context, tx pgx.Tx, m orderstream.Message, out Outc
 // stored a new decision.
 func (p *Processor) RecordFailed(ctx context.Context, m orderstream.Message, reason, detail string) (bool, error) {
 	var stored bool
+	if m.AcceptedAt.IsZero() {
+		m.AcceptedAt = time.Now() // unreadable in the message: the best we know
+	}
 	err := pgx.BeginFunc(ctx, p.DB, func(tx pgx.Tx) error {
 		tag, err := tx.Exec(ctx, `INSERT INTO orders (id, user_id, status, failure_reason, failure_detail, accepted_at)
 			VALUES ($1, $2, 'failed', $3, $4, $5) ON CONFLICT (id) DO NOTHING`,
