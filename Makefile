@@ -13,7 +13,7 @@ FUZZTIME ?= 10s
 help: ## list the targets
 	@grep -hE '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-10s %s\n", $$1, $$2}'
 
-dev: ## run the whole shop locally (PostgreSQL, Redis, api) without Docker
+dev: ## run the whole shop locally (PostgreSQL, Redis, api, 2 order-workers) without Docker
 	@scripts/dev.sh
 
 test: lint unit ## everything CI runs: lint, then unit + integration tests on real PostgreSQL and Redis
@@ -34,6 +34,7 @@ fuzz: ## run every fuzz target for FUZZTIME each
 
 build: ## build the service binaries into bin/
 	$(GO) build -o bin/api ./services/api/cmd/api
+	$(GO) build -o bin/order-worker ./services/order-worker/cmd/order-worker
 
 tools: $(STATICCHECK) ## install pinned Go tools into the cache
 

@@ -2,7 +2,7 @@
 # make dev: run the whole shop locally without Docker.
 # Starts PostgreSQL and Redis as local processes under .dev/ (or uses
 # DATABASE_URL / REDIS_URL when given), migrates, creates a demo admin and a
-# demo catalogue, runs the api in the foreground, and stops everything on Ctrl-C.
+# demo catalogue, runs the api and two order-workers, and stops everything on Ctrl-C.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 ROOT=$PWD
@@ -64,8 +64,9 @@ if [[ -z "${REDIS_URL:-}" ]]; then
   export REDIS_URL="redis://127.0.0.1:$REDIS_PORT/0"
 fi
 
-say "building api"
+say "building api and order-worker"
 go build -o "$ROOT/bin/api" ./services/api/cmd/api
+go build -o "$ROOT/bin/order-worker" ./services/order-worker/cmd/order-worker
 
 export API_DATABASE_URL=$DATABASE_URL API_REDIS_URL=$REDIS_URL
 export API_HTTP_ADDR=127.0.0.1:$API_PORT API_HTTP_DRAIN_DELAY=0s
@@ -89,6 +90,16 @@ for _ in $(seq 1 100); do
   kill -0 "$API_PID" 2>/dev/null || { tail -20 "$STATE/api.log"; die "api exited; see $STATE/api.log"; }
   sleep 0.2
 done
+# Two workers show the consumer group sharing the stream.
+# Admin ports 8081 and 8083 (8082 is catalog-sync's).
+for i in 1 2; do
+  port=$((8079 + 2 * i))
+  say "starting order-worker $i (admin http://127.0.0.1:$port, logs: $STATE/order-worker-$i.log)"
+  WORKER_DATABASE_URL=$DATABASE_URL WORKER_REDIS_URL=$REDIS_URL WORKER_HTTP_ADDR=127.0.0.1:$port \
+    WORKER_HTTP_DRAIN_DELAY=0s WORKER_CONSUMER_NAME=dev-worker-$i \
+    "$ROOT/bin/order-worker" serve >>"$STATE/order-worker-$i.log" 2>&1 &
+  PIDS+=($!)
+done
 curl -fsS -o /dev/null -X POST "http://127.0.0.1:$API_PORT/api/v1/auth/register" -H 'Content-Type: application/json' \
   -d "{\"email\":\"$CUSTOMER_EMAIL\",\"password\":\"$CUSTOMER_PASSWORD\"}" 2>/dev/null || true
 
@@ -98,7 +109,7 @@ cat <<MSG
 
   api          http://127.0.0.1:$API_PORT/api/v1/products
   OpenAPI      http://127.0.0.1:$API_PORT/api/v1/openapi.json
-  metrics      http://127.0.0.1:$API_PORT/metrics
+  metrics      http://127.0.0.1:$API_PORT/metrics   workers: http://127.0.0.1:8081/metrics http://127.0.0.1:8083/metrics
   PostgreSQL   $DATABASE_URL
   Redis        $REDIS_URL
 
