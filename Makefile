@@ -8,7 +8,7 @@ STATICCHECK_VERSION := v0.8.2
 STATICCHECK := $(TOOLS)/staticcheck-$(STATICCHECK_VERSION)/staticcheck
 FUZZTIME ?= 10s
 
-.PHONY: help dev test lint unit fuzz build tools clean-dev
+.PHONY: help dev test lint unit fuzz bench build tools clean-dev
 
 help: ## list the targets
 	@grep -hE '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-10s %s\n", $$1, $$2}'
@@ -31,6 +31,9 @@ fuzz: ## run every fuzz target for FUZZTIME each
 	  for f in $$($(GO) test -list '^Fuzz' $$pkg | grep '^Fuzz' || true); do \
 	    echo "==> fuzz $$pkg $$f ($(FUZZTIME))"; $(GO) test -run '^$$' -fuzz "^$$f$$" -fuzztime $(FUZZTIME) $$pkg; \
 	  done; done
+
+bench: ## order-worker throughput next to pgbench running the same SQL (prints a table; never gates CI)
+	$(GO) test -run '^$$' -bench . -benchtime 1x -count 1 ./services/order-worker/internal/worker/
 
 build: ## build the service binaries into bin/
 	$(GO) build -o bin/api ./services/api/cmd/api

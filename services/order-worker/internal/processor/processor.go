@@ -172,17 +172,19 @@ func insertOrder(ctx context.Context, tx pgx.Tx, m orderstream.Message, out Outc
 		m.OrderID, m.UserID, out.Status, reason, detail, total, currency, m.AcceptedAt, time.Now()); err != nil {
 		return fmt.Errorf("insert order %s: %w", m.OrderID, err)
 	}
-	rows := make([][]any, len(m.Items))
+	n := len(m.Items)
+	lines, ids, qty := make([]int32, n), make([]int64, n), make([]int32, n)
+	prices, currencies := make([]*int64, n), make([]*string, n)
 	for i, it := range m.Items {
-		var price *int64
-		var cur *string
+		lines[i], ids[i], qty[i] = int32(i), it.ProductID, int32(it.Quantity)
 		if p, ok := products[it.ProductID]; ok && products != nil {
-			price, cur = &p.price, &p.currency
+			prices[i], currencies[i] = &p.price, &p.currency
 		}
-		rows[i] = []any{m.OrderID, i, it.ProductID, it.Quantity, price, cur}
 	}
-	_, err := tx.CopyFrom(ctx, pgx.Identifier{"order_items"},
-		[]string{"order_id", "line", "product_id", "quantity", "unit_price_minor", "currency"}, pgx.CopyFromRows(rows))
+	// One statement for all lines (COPY would first describe the table: an extra round trip).
+	_, err := tx.Exec(ctx, `INSERT INTO order_items (order_id, line, product_id, quantity, unit_price_minor, currency)
+		SELECT $1, * FROM unnest($2::int[], $3::bigint[], $4::int[], $5::bigint[], $6::text[])`,
+		m.OrderID, lines, ids, qty, prices, currencies)
 	if err != nil {
 		return fmt.Errorf("insert lines of order %s: %w", m.OrderID, err)
 	}

@@ -29,7 +29,7 @@ var (
 	buildErr  error
 )
 
-func workerBinary(t *testing.T) string {
+func workerBinary(t testing.TB) string {
 	t.Helper()
 	buildOnce.Do(func() {
 		dir, err := os.MkdirTemp("", "shop-worker-bin-")
@@ -50,7 +50,7 @@ func workerBinary(t *testing.T) string {
 
 // shop is one test's database, Redis and catalogue.
 type shop struct {
-	t        *testing.T
+	t        testing.TB
 	dbURL    string
 	redisURL string
 	db       *pgxpool.Pool
@@ -59,7 +59,7 @@ type shop struct {
 	initial  map[int64]int
 }
 
-func newShop(t *testing.T, dbURL, redisURL string, stocks ...int) *shop {
+func newShop(t testing.TB, dbURL, redisURL string, stocks ...int) *shop {
 	t.Helper()
 	ctx := context.Background()
 	db, err := pgxpool.New(ctx, dbURL)
@@ -250,7 +250,7 @@ func tail(s string, n int) string {
 	return s
 }
 
-func eventually(t *testing.T, timeout time.Duration, what string, cond func() bool) {
+func eventually(t testing.TB, timeout time.Duration, what string, cond func() bool) {
 	t.Helper()
 	deadline := time.Now().Add(timeout)
 	for !cond() {
