@@ -36,6 +36,8 @@ type StatusEvent struct {
 	Reason        string    `json:"reason,omitempty"`
 	ReasonDetail  string    `json:"reason_detail,omitempty"`
 	DecidedAt     time.Time `json:"decided_at"`
+	// Traceparent continues the trace of the request that placed the order.
+	Traceparent string `json:"traceparent,omitempty"`
 }
 
 // EncodeStatus renders an event for PUBLISH.

@@ -112,7 +112,7 @@ func serve(ctx context.Context, path string, doc *config.Document[apiconfig.Spec
 			}
 		})
 	}()
-	return a.Server.Run(ctx)
+	return a.Run(ctx)
 }
 
 func migrate(ctx context.Context, doc *config.Document[apiconfig.Spec], log *slog.Logger) error {

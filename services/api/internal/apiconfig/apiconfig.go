@@ -63,10 +63,13 @@ type RateLimit struct {
 	RegisterWindow  time.Duration `json:"registerWindow"`
 }
 
-// Orders configures intake.
+// Orders configures intake and status.
 type Orders struct {
 	IdempotencyTTL   time.Duration `json:"idempotencyTTL"`
 	PendingStatusTTL time.Duration `json:"pendingStatusTTL"`
+	// LiveHeartbeat is how often a live status stream sends a keep-alive
+	// comment; keep it below the idle timeout of every proxy in front.
+	LiveHeartbeat time.Duration `json:"liveHeartbeat"`
 }
 
 // CORS lists the browser origins (storefront, Appsmith) allowed to call the api.
@@ -96,7 +99,7 @@ func Defaults() Spec {
 		},
 		RateLimit: RateLimit{LoginPerAccount: 5, LoginPerIP: 30, LoginWindow: time.Minute,
 			RegisterPerIP: 10, RegisterWindow: time.Hour},
-		Orders:         Orders{IdempotencyTTL: 24 * time.Hour, PendingStatusTTL: 7 * 24 * time.Hour},
+		Orders:         Orders{IdempotencyTTL: 24 * time.Hour, PendingStatusTTL: 7 * 24 * time.Hour, LiveHeartbeat: 15 * time.Second},
 		CORS:           CORS{AllowedOrigins: []string{"http://localhost:8088"}},
 		TrustedProxies: []string{},
 	}
@@ -127,6 +130,7 @@ func (s *Spec) Validate() config.FieldErrors {
 	errs.Check(r.RegisterWindow >= time.Second, "spec.rateLimit.registerWindow", "must be at least 1s")
 	errs.Check(s.Orders.IdempotencyTTL >= time.Minute, "spec.orders.idempotencyTTL", "must be at least 1m")
 	errs.Check(s.Orders.PendingStatusTTL >= time.Hour, "spec.orders.pendingStatusTTL", "must be at least 1h")
+	errs.Check(s.Orders.LiveHeartbeat >= time.Second && s.Orders.LiveHeartbeat <= 5*time.Minute, "spec.orders.liveHeartbeat", "must be between 1s and 5m")
 	for i, o := range s.CORS.AllowedOrigins {
 		u, err := url.Parse(o)
 		if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" || (u.Path != "" && u.Path != "/") {

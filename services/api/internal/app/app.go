@@ -1,7 +1,8 @@
 // Package app wires the api service from its configuration: pools, the
-// auth, product and order components, the HTTP server with its readiness
-// checks, and the bootstrap admin. cmd/api and the integration tests build
-// the service through here, so tests exercise the production wiring.
+// auth, product and order components, the live order status hub, the HTTP
+// server with its readiness checks, and the bootstrap admin. cmd/api and
+// the integration tests build the service through here, so tests exercise
+// the production wiring.
 package app
 
 import (
@@ -17,6 +18,7 @@ import (
 	"github.com/goshop-platform/shop/services/api/internal/apiconfig"
 	"github.com/goshop-platform/shop/services/api/internal/auth"
 	"github.com/goshop-platform/shop/services/api/internal/httpapi"
+	"github.com/goshop-platform/shop/services/api/internal/livestatus"
 	"github.com/goshop-platform/shop/services/api/internal/order"
 	"github.com/goshop-platform/shop/services/api/internal/product"
 	"github.com/goshop-platform/shop/services/api/internal/ratelimit"
@@ -34,7 +36,10 @@ type App struct {
 	Redis  *redis.Client
 	Auth   *auth.Service
 	Server *httpserver.Server
-	log    *slog.Logger
+	// Live holds the process's one subscription to order status events;
+	// Run and Serve keep it subscribed while the server runs.
+	Live *livestatus.Hub
+	log  *slog.Logger
 }
 
 // New builds the service. It does not wait for Postgres or Redis; /readyz
@@ -78,6 +83,7 @@ func (a *App) wire(doc *config.Document[apiconfig.Spec], log *slog.Logger) error
 	if err != nil {
 		return err
 	}
+	a.Live = livestatus.New(a.Redis, log)
 	queue := order.RedisQueue{RDB: a.Redis, IdempotencyTTL: spec.Orders.IdempotencyTTL, PendingTTL: spec.Orders.PendingStatusTTL}
 	rl := spec.RateLimit
 	api := &httpapi.API{
@@ -90,6 +96,8 @@ func (a *App) wire(doc *config.Document[apiconfig.Spec], log *slog.Logger) error
 		AllowedOrigins: spec.CORS.AllowedOrigins,
 		TrustedProxies: proxies,
 		OpenAPIJSON:    spec3,
+		Live:           a.Live,
+		LiveHeartbeat:  spec.Orders.LiveHeartbeat,
 	}
 	metrics := telemetry.NewMetrics()
 	api.RegisterMetrics(metrics.Registry)
@@ -116,8 +124,31 @@ func (a *App) BootstrapAdmin(ctx context.Context, b apiconfig.BootstrapAdmin) er
 	return nil
 }
 
-// Serve runs the HTTP server on ln until ctx ends.
-func (a *App) Serve(ctx context.Context, ln net.Listener) error { return a.Server.Serve(ctx, ln) }
+// Run serves on the configured address until ctx ends, then drains.
+func (a *App) Run(ctx context.Context) error {
+	return a.withLiveStatus(ctx, func() error { return a.Server.Run(ctx) })
+}
+
+// Serve is Run on an existing listener (tests pass one on a free port).
+func (a *App) Serve(ctx context.Context, ln net.Listener) error {
+	return a.withLiveStatus(ctx, func() error { return a.Server.Serve(ctx, ln) })
+}
+
+// withLiveStatus keeps the hub subscribed while serve runs. When ctx ends
+// the hub stops first, which ends the open event streams, so the server's
+// drain is not held up by them.
+func (a *App) withLiveStatus(ctx context.Context, serve func() error) error {
+	hubCtx, stop := context.WithCancel(ctx)
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		a.Live.Run(hubCtx)
+	}()
+	err := serve()
+	stop()
+	<-done
+	return err
+}
 
 // Close releases the pools.
 func (a *App) Close() {

@@ -335,13 +335,19 @@ func call(t *testing.T, base string, r req) resp {
 		t.Fatalf("%s %s: response %d breaks the OpenAPI contract: %s\nbody: %s", r.method, r.path, hres.StatusCode, describe(errs), rb)
 	}
 	if hres.StatusCode < 300 {
-		if pathItem, _, specPath := paths.FindPath(build(), specModel, nil); pathItem != nil {
-			exercisedMu.Lock()
-			exercised[r.method+" "+specPath] = true
-			exercisedMu.Unlock()
-		}
+		recordExercised(build())
 	}
 	return out
+}
+
+// recordExercised counts hr's operation as answered with a 2xx (callers
+// that cannot use call, such as event streams, record it themselves).
+func recordExercised(hr *http.Request) {
+	if pathItem, _, specPath := paths.FindPath(hr, specModel, nil); pathItem != nil {
+		exercisedMu.Lock()
+		exercised[hr.Method+" "+specPath] = true
+		exercisedMu.Unlock()
+	}
 }
 
 func describe(errs any) string {

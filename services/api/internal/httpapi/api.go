@@ -4,16 +4,20 @@
 package httpapi
 
 import (
+	"context"
 	"encoding/json"
 	"log/slog"
 	"net/http"
 	"net/netip"
 	"strconv"
+	"time"
 
 	"github.com/go-chi/chi/v5"
+	"github.com/google/uuid"
 	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/goshop-platform/shop/services/api/internal/auth"
+	"github.com/goshop-platform/shop/services/api/internal/livestatus"
 	"github.com/goshop-platform/shop/services/api/internal/order"
 	"github.com/goshop-platform/shop/services/api/internal/product"
 	"github.com/goshop-platform/shop/services/api/internal/ratelimit"
@@ -33,9 +37,19 @@ type API struct {
 	AllowedOrigins []string
 	TrustedProxies []netip.Prefix
 	OpenAPIJSON    []byte
+	Live           LiveStatus
+	// LiveHeartbeat is the interval of keep-alive comments on live status
+	// streams (default 15s), below the idle timeouts of proxies.
+	LiveHeartbeat time.Duration
 
 	ordersAccepted *prometheus.CounterVec
 	ordersRejected *prometheus.CounterVec
+	liveStreams    prometheus.Gauge
+}
+
+// LiveStatus registers a stream's interest in an order (livestatus.Hub).
+type LiveStatus interface {
+	Listen(ctx context.Context, id uuid.UUID) (*livestatus.Listener, error)
 }
 
 // RegisterMetrics adds the api's business metrics to reg.
@@ -46,7 +60,10 @@ func (a *API) RegisterMetrics(reg prometheus.Registerer) {
 	a.ordersRejected = prometheus.NewCounterVec(prometheus.CounterOpts{
 		Name: "shop_orders_intake_rejected_total", Help: "Order requests refused at intake, by reason.",
 	}, []string{"reason"})
-	reg.MustRegister(a.ordersAccepted, a.ordersRejected)
+	a.liveStreams = prometheus.NewGauge(prometheus.GaugeOpts{
+		Name: "shop_live_status_streams", Help: "Live order status streams (server-sent events) open now.",
+	})
+	reg.MustRegister(a.ordersAccepted, a.ordersRejected, a.liveStreams)
 }
 
 // Mount adds the api's routes to r.
@@ -69,6 +86,7 @@ func (a *API) Mount(r chi.Router) {
 			r.Post("/orders", a.handle(a.placeOrder))
 			r.Get("/orders", a.handle(a.listOrders))
 			r.Get("/orders/{id}", a.handle(a.getOrder))
+			r.Get("/orders/{id}/events", a.handle(a.orderEvents))
 			r.Group(func(r chi.Router) {
 				r.Use(requireAdmin)
 				r.Post("/products", a.handle(a.createProduct))

@@ -6,6 +6,7 @@ import (
 	"time"
 
 	"github.com/goshop-platform/shop/services/api/internal/auth"
+	"github.com/goshop-platform/shop/services/api/internal/livestatus"
 	"github.com/goshop-platform/shop/services/api/internal/order"
 	"github.com/goshop-platform/shop/services/api/internal/product"
 	"github.com/goshop-platform/shop/services/platform/problem"
@@ -62,7 +63,15 @@ func (a *API) fail(w http.ResponseWriter, r *http.Request, err error) {
 		p.Errors = []problem.FieldError{problem.Param("Idempotency-Key", "already used with a different body")}
 	case errors.Is(err, order.ErrQueueUnavailable):
 		a.Log.ErrorContext(r.Context(), "order queue unavailable", "err", err)
-		p = problem.New(http.StatusServiceUnavailable, "queue-unavailable", "orders cannot be taken right now; retry shortly with the same Idempotency-Key")
+		detail := "orders cannot be taken right now; retry shortly with the same Idempotency-Key"
+		if r.Method == http.MethodGet {
+			detail = "order status cannot be read right now; retry shortly"
+		}
+		p = problem.New(http.StatusServiceUnavailable, "queue-unavailable", detail)
+		p.RetryAfter = 5 * time.Second
+	case errors.Is(err, livestatus.ErrUnavailable):
+		a.Log.WarnContext(r.Context(), "live order status unavailable", "err", err)
+		p = problem.New(http.StatusServiceUnavailable, "live-status-unavailable", "live order status is unavailable right now; retry shortly, or poll GET /api/v1/orders/{id}")
 		p.RetryAfter = 5 * time.Second
 	default:
 		a.Log.ErrorContext(r.Context(), "request failed", "err", err, "route", r.URL.Path)

@@ -78,20 +78,38 @@ func (a *API) placeOrder(w http.ResponseWriter, r *http.Request) error {
 }
 
 func (a *API) getOrder(w http.ResponseWriter, r *http.Request) error {
-	id, err := uuid.Parse(chi.URLParam(r, "id"))
-	if err != nil {
-		return problem.New(http.StatusNotFound, "not-found", "order ids are UUIDs")
-	}
-	o, err := a.Orders.Get(r.Context(), id)
+	id, err := orderID(r)
 	if err != nil {
 		return err
 	}
-	// Someone else's order is reported as missing, not forbidden, so ids
-	// cannot be probed.
-	if p := principal(r); !p.IsAdmin() && o.UserID != p.UserID {
-		return order.ErrNotFound
+	o, err := a.visibleOrder(r, id)
+	if err != nil {
+		return err
 	}
 	return writeJSON(w, http.StatusOK, o)
+}
+
+// orderID is the {id} of an order route.
+func orderID(r *http.Request) (uuid.UUID, error) {
+	id, err := uuid.Parse(chi.URLParam(r, "id"))
+	if err != nil {
+		return id, problem.New(http.StatusNotFound, "not-found", "order ids are UUIDs")
+	}
+	return id, nil
+}
+
+// visibleOrder reads an order the caller may see: their own, or any for
+// an admin. Someone else's order is reported as missing, not forbidden, so
+// ids cannot be probed.
+func (a *API) visibleOrder(r *http.Request, id uuid.UUID) (order.Order, error) {
+	o, err := a.Orders.Get(r.Context(), id)
+	if err != nil {
+		return o, err
+	}
+	if p := principal(r); !p.IsAdmin() && o.UserID != p.UserID {
+		return order.Order{}, order.ErrNotFound
+	}
+	return o, nil
 }
 
 func (a *API) listOrders(w http.ResponseWriter, r *http.Request) error {

@@ -18,11 +18,11 @@ import (
 	"github.com/goshop-platform/shop/services/platform/orderstream"
 )
 
-// Statuses.
+// Statuses (the shared contract's names).
 const (
-	StatusPending   = "pending"
-	StatusConfirmed = "confirmed"
-	StatusFailed    = "failed"
+	StatusPending   = orderstream.StatusPending
+	StatusConfirmed = orderstream.StatusConfirmed
+	StatusFailed    = orderstream.StatusFailed
 )
 
 // Domain errors, mapped to HTTP status at the edge.

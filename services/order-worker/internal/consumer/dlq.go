@@ -46,7 +46,7 @@ func (c *Consumer) deadLetter(ctx context.Context, msg redis.XMessage, m orderst
 		}
 	}
 	ev := orderstream.StatusEvent{OrderID: m.OrderID, UserID: m.UserID, Status: orderstream.StatusFailed, Reason: reason,
-		ReasonDetail: detail, DecidedAt: time.Now().UTC()}
+		ReasonDetail: detail, DecidedAt: time.Now().UTC(), Traceparent: m.Traceparent}
 	err := c.retry(ctx, "move entry to dead letters", func() error {
 		_, err := c.rdb.TxPipelined(ctx, func(p redis.Pipeliner) error {
 			p.XAdd(ctx, &redis.XAddArgs{Stream: orderstream.DeadLetters, Values: fields})

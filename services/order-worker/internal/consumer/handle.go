@@ -80,7 +80,7 @@ func (c *Consumer) handle(ctx context.Context, msg redis.XMessage, claimed bool)
 // may have crashed before publishing) and notifies the customer once.
 func (c *Consumer) finish(ctx context.Context, msg redis.XMessage, m orderstream.Message, out processor.Outcome) {
 	ev := orderstream.StatusEvent{OrderID: m.OrderID, UserID: m.UserID, Status: out.Status, Reason: out.Reason,
-		ReasonDetail: out.ReasonDetail, DecidedAt: time.Now().UTC()}
+		ReasonDetail: out.ReasonDetail, DecidedAt: time.Now().UTC(), Traceparent: m.Traceparent}
 	err := c.retry(ctx, "ack order", func() error {
 		_, err := c.rdb.TxPipelined(ctx, func(p redis.Pipeliner) error {
 			p.XAck(ctx, orderstream.Stream, orderstream.Group, msg.ID)

@@ -1,0 +1,120 @@
+package httpapi
+
+import (
+	"encoding/json"
+	"fmt"
+	"net/http"
+	"time"
+
+	"github.com/goshop-platform/shop/services/api/internal/order"
+)
+
+// streamWriteTimeout bounds each write to a live stream. The server's
+// WriteTimeout is lifted for the stream's lifetime, but a client that stops
+// reading must not pin the handler forever.
+const streamWriteTimeout = 10 * time.Second
+
+var keepAlive = []byte(": keep-alive\n\n")
+
+func final(status string) bool {
+	return status == order.StatusConfirmed || status == order.StatusFailed
+}
+
+// statusEvent renders o as a server-sent event. Statuses only move forward
+// (pending, then confirmed or failed), so the status names the event.
+func statusEvent(o order.Order) []byte {
+	data, _ := json.Marshal(o) // plain struct: cannot fail; one line, as SSE data needs
+	return fmt.Appendf(nil, "id: %s\nevent: status\ndata: %s\n\n", o.Status, data)
+}
+
+// orderEvents streams an order's status as server-sent events: the current
+// status at once, then every change, and the stream ends after a final one.
+func (a *API) orderEvents(w http.ResponseWriter, r *http.Request) error {
+	id, err := orderID(r)
+	if err != nil {
+		return err
+	}
+	// Listen first, then read: a decision published between the two still
+	// wakes the listener, so the stream cannot miss it.
+	l, lerr := a.Live.Listen(r.Context(), id)
+	if lerr == nil {
+		defer l.Close()
+	}
+	o, err := a.visibleOrder(r, id)
+	switch {
+	case lerr != nil && (err != nil || !final(o.Status)):
+		// Without the hub only a decided order can be streamed: it will
+		// not change any more.
+		return lerr
+	case err != nil:
+		return err
+	}
+	// EventSource reconnects whenever a stream ends; one that has already
+	// seen the final event is told to stop (a 204 ends its retries).
+	if final(o.Status) && r.Header.Get("Last-Event-ID") == o.Status {
+		w.Header().Set("Cache-Control", "no-store")
+		w.WriteHeader(http.StatusNoContent)
+		return nil
+	}
+
+	ctx := r.Context()
+	rc := http.NewResponseController(w)
+	// The server's WriteTimeout is meant for ordinary responses and would cut
+	// the stream; each write below gets a deadline of its own instead.
+	if err := rc.SetWriteDeadline(time.Time{}); err != nil {
+		a.Log.WarnContext(ctx, "live status stream keeps the server's write timeout", "err", err)
+	}
+	h := w.Header()
+	h.Set("Content-Type", "text/event-stream")
+	h.Set("Cache-Control", "no-store")
+	h.Set("X-Accel-Buffering", "no") // nginx: pass events on at once
+	w.WriteHeader(http.StatusOK)
+	a.liveStreams.Inc()
+	defer a.liveStreams.Dec()
+
+	// send reports false when the client is gone.
+	send := func(chunk []byte) bool {
+		_ = rc.SetWriteDeadline(time.Now().Add(streamWriteTimeout))
+		if _, err := w.Write(chunk); err != nil {
+			return false
+		}
+		return rc.Flush() == nil
+	}
+	if !send(statusEvent(o)) {
+		return nil
+	}
+	every := a.LiveHeartbeat
+	if every <= 0 {
+		every = 15 * time.Second
+	}
+	beat := time.NewTicker(every)
+	defer beat.Stop()
+	for !final(o.Status) {
+		select {
+		case <-ctx.Done():
+			return nil
+		case <-l.Done():
+			return nil // shutting down: the client reconnects to another replica
+		case <-beat.C:
+			if !send(keepAlive) {
+				return nil
+			}
+		case <-l.Wake():
+			n, err := a.Orders.Get(ctx, id)
+			if err != nil {
+				// Too late for a problem response; ending the stream makes
+				// the client reconnect and read afresh.
+				a.Log.WarnContext(ctx, "live status re-read failed; ending stream", "order_id", id.String(), "err", err)
+				return nil
+			}
+			if n.Status == o.Status {
+				continue // not a change
+			}
+			o = n
+			if !send(statusEvent(o)) {
+				return nil
+			}
+		}
+	}
+	return nil
+}
