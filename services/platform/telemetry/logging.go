@@ -9,6 +9,7 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"os"
 	"strings"
 
 	"go.opentelemetry.io/otel/trace"
@@ -57,4 +58,24 @@ func (h traceHandler) WithAttrs(as []slog.Attr) slog.Handler {
 
 func (h traceHandler) WithGroup(name string) slog.Handler {
 	return traceHandler{h.Handler.WithGroup(name)}
+}
+
+// Setup makes the service's process logger: JSON on stdout at the configured
+// level, installed as slog's default (libraries that log through slog
+// follow it). The level stays adjustable through level.
+func Setup(service, levelText string, level *slog.LevelVar) *slog.Logger {
+	if l, err := ParseLevel(levelText); err == nil {
+		level.Set(l)
+	}
+	log := NewLogger(os.Stdout, service, level)
+	slog.SetDefault(log)
+	return log
+}
+
+// Reload applies a hot-reloaded log level, logging a change.
+func Reload(log *slog.Logger, level *slog.LevelVar, levelText string) {
+	if l, err := ParseLevel(levelText); err == nil && l != level.Level() {
+		level.Set(l)
+		log.Info("log level changed", "level", l.String())
+	}
 }

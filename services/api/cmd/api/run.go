@@ -15,6 +15,7 @@ import (
 	"github.com/goshop-platform/shop/services/api/internal/apiconfig"
 	"github.com/goshop-platform/shop/services/api/internal/app"
 	"github.com/goshop-platform/shop/services/api/internal/auth"
+	"github.com/goshop-platform/shop/services/platform/cmdline"
 	"github.com/goshop-platform/shop/services/platform/config"
 	"github.com/goshop-platform/shop/services/platform/postgres"
 	"github.com/goshop-platform/shop/services/platform/schema"
@@ -38,37 +39,22 @@ also as <VAR>_FILE). See the README's configuration reference.
 `
 
 func run(ctx context.Context, args []string, level *slog.LevelVar) error {
-	fs := flag.NewFlagSet("api", flag.ContinueOnError)
-	fs.SetOutput(io.Discard)
-	cfgPath := fs.String("config", os.Getenv("API_CONFIG"), "configuration document (YAML)")
-	if err := fs.Parse(args); err != nil {
-		return fmt.Errorf("%w\n%s", err, usage)
+	inv, done, err := cmdline.Parse("api", "API", version, usage, args, os.Stdout)
+	if done || err != nil {
+		return err
 	}
-	cmd, rest := "serve", fs.Args()
-	if len(rest) > 0 {
-		cmd, rest = rest[0], rest[1:]
-	}
-	switch cmd {
-	case "help", "-h", "--help":
-		fmt.Print(usage)
-		return nil
-	case "version":
-		fmt.Println(version)
-		return nil
-	case "gen-key":
+	cmd, rest, cfgPath := inv.Command, inv.Args, inv.ConfigPath
+	if cmd == "gen-key" {
 		return genKey(rest)
 	}
-	doc, err := apiconfig.Loader.Load(*cfgPath)
+	doc, err := apiconfig.Loader.Load(cfgPath)
 	if err != nil {
 		return err
 	}
-	lvl, _ := telemetry.ParseLevel(doc.Spec.Telemetry.LogLevel)
-	level.Set(lvl)
-	log := telemetry.NewLogger(os.Stdout, "api", level)
-	slog.SetDefault(log)
+	log := telemetry.Setup("api", doc.Spec.Telemetry.LogLevel, level)
 	switch cmd {
 	case "serve":
-		return serve(ctx, *cfgPath, doc, log, level)
+		return serve(ctx, cfgPath, doc, log, level)
 	case "migrate":
 		return migrate(ctx, doc, log)
 	case "create-admin":
@@ -83,7 +69,7 @@ func run(ctx context.Context, args []string, level *slog.LevelVar) error {
 		fmt.Print(out)
 		return nil
 	default:
-		return fmt.Errorf("unknown command %q\n%s", cmd, usage)
+		return cmdline.Unknown(cmd, usage)
 	}
 }
 
@@ -106,10 +92,7 @@ func serve(ctx context.Context, path string, doc *config.Document[apiconfig.Spec
 		// Only the log level is safe to change while running; everything
 		// else is read once and needs a restart (the chart rolls pods on change).
 		_ = apiconfig.Loader.Watch(ctx, path, log, func(d *config.Document[apiconfig.Spec]) {
-			if l, err := telemetry.ParseLevel(d.Spec.Telemetry.LogLevel); err == nil && l != level.Level() {
-				level.Set(l)
-				log.Info("log level changed", "level", l.String())
-			}
+			telemetry.Reload(log, level, d.Spec.Telemetry.LogLevel)
 		})
 	}()
 	return a.Run(ctx)

@@ -4,7 +4,6 @@ import (
 	"context"
 	"flag"
 	"fmt"
-	"io"
 	"log/slog"
 	"os"
 	"runtime"
@@ -12,6 +11,7 @@ import (
 	"github.com/goshop-platform/shop/services/order-worker/internal/consumer"
 	"github.com/goshop-platform/shop/services/order-worker/internal/worker"
 	"github.com/goshop-platform/shop/services/order-worker/internal/workerconfig"
+	"github.com/goshop-platform/shop/services/platform/cmdline"
 	"github.com/goshop-platform/shop/services/platform/config"
 	"github.com/goshop-platform/shop/services/platform/redisconn"
 	"github.com/goshop-platform/shop/services/platform/telemetry"
@@ -31,35 +31,19 @@ every field overridable by environment (WORKER_CONSUMER_CONCURRENCY, ...).
 `
 
 func run(ctx context.Context, args []string, level *slog.LevelVar) error {
-	fs := flag.NewFlagSet("order-worker", flag.ContinueOnError)
-	fs.SetOutput(io.Discard)
-	cfgPath := fs.String("config", os.Getenv("WORKER_CONFIG"), "configuration document (YAML)")
-	if err := fs.Parse(args); err != nil {
-		return fmt.Errorf("%w\n%s", err, usage)
+	inv, done, err := cmdline.Parse("order-worker", "WORKER", version, usage, args, os.Stdout)
+	if done || err != nil {
+		return err
 	}
-	cmd, rest := "serve", fs.Args()
-	if len(rest) > 0 {
-		cmd, rest = rest[0], rest[1:]
-	}
-	switch cmd {
-	case "help", "-h", "--help":
-		fmt.Print(usage)
-		return nil
-	case "version":
-		fmt.Println(version)
-		return nil
-	}
-	doc, err := workerconfig.Loader.Load(*cfgPath)
+	cmd, rest, cfgPath := inv.Command, inv.Args, inv.ConfigPath
+	doc, err := workerconfig.Loader.Load(cfgPath)
 	if err != nil {
 		return err
 	}
-	lvl, _ := telemetry.ParseLevel(doc.Spec.Telemetry.LogLevel)
-	level.Set(lvl)
-	log := telemetry.NewLogger(os.Stdout, "order-worker", level)
-	slog.SetDefault(log)
+	log := telemetry.Setup("order-worker", doc.Spec.Telemetry.LogLevel, level)
 	switch cmd {
 	case "serve":
-		return serve(ctx, *cfgPath, doc, log, level)
+		return serve(ctx, cfgPath, doc, log, level)
 	case "dlq":
 		return dlq(ctx, doc.Spec, rest)
 	case "print-config":
@@ -70,7 +54,7 @@ func run(ctx context.Context, args []string, level *slog.LevelVar) error {
 		fmt.Print(out)
 		return nil
 	default:
-		return fmt.Errorf("unknown command %q\n%s", cmd, usage)
+		return cmdline.Unknown(cmd, usage)
 	}
 }
 
@@ -90,10 +74,7 @@ func serve(ctx context.Context, path string, doc *config.Document[workerconfig.S
 	go func() {
 		// Log level and concurrency may change while running; the rest needs a restart.
 		_ = workerconfig.Loader.Watch(ctx, path, log, func(d *config.Document[workerconfig.Spec]) {
-			if l, err := telemetry.ParseLevel(d.Spec.Telemetry.LogLevel); err == nil && l != level.Level() {
-				level.Set(l)
-				log.Info("log level changed", "level", l.String())
-			}
+			telemetry.Reload(log, level, d.Spec.Telemetry.LogLevel)
 			w.Consumer.SetConcurrency(d.Spec.Consumer.Concurrency)
 			log.Info("concurrency set", "concurrency", d.Spec.Consumer.Concurrency)
 		})
