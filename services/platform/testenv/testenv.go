@@ -7,6 +7,9 @@
 // of these is possible the test fails with a message that says how to get
 // one: it never silently skips.
 //
+// Directus (directus.go) starts a real Directus per test on such a
+// database, from the install scripts/install-directus.sh makes.
+//
 // Packages that use it call testenv.Main from TestMain so that the servers
 // stop when the tests end.
 package testenv

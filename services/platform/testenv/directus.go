@@ -1,0 +1,333 @@
+package testenv
+
+import (
+	"bufio"
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"io"
+	"net/http"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/jackc/pgx/v5/pgconn"
+)
+
+// DirectusVersion is the Directus version that Directus starts. It is pinned in
+// services/catalog-sync/directus/package.json (a test keeps the two equal)
+// and installed by scripts/install-directus.sh.
+const DirectusVersion = "12.4.0"
+
+// directusMarker is written by scripts/install-directus.sh after a complete
+// install; it names the Node binary the native modules were built for.
+const directusMarker = ".goshop-install"
+
+const (
+	directusBootstrapTimeout = 3 * time.Minute
+	directusReadyTimeout     = 90 * time.Second
+	directusStopTimeout      = 10 * time.Second
+)
+
+// DirectusServer is a Directus process owned by one test, on its own fresh
+// PostgreSQL database, reachable at URL with the admin's static token.
+type DirectusServer struct {
+	URL           string // http://127.0.0.1:<port>, no trailing slash
+	AdminToken    string // static token of the admin user: "Authorization: Bearer <AdminToken>"
+	AdminEmail    string
+	AdminPassword string
+	DatabaseURL   string // the PostgreSQL database Directus stores everything in
+
+	node, runJS, dir string
+	env              []string
+	logs             *LogBuffer
+	cmd              *exec.Cmd
+	exited           chan struct{} // closed when cmd has exited
+}
+
+// Directus starts a Directus for t alone and stops it when t ends: a fresh
+// database (from the testenv PostgreSQL), `bootstrap` (schema, admin user
+// with a static token) and `start` in a fresh working directory, configured
+// only through the environment, with telemetry and every other outbound
+// call switched off. The process gets SIGKILL if the test binary dies.
+//
+// Cost, measured on 2 cores (Debian 12, PostgreSQL 15, Node 22): bootstrap
+// 3.5-5 s, start until /server/ping answers 3-4 s, so 7-9 s per call; RSS
+// 270-340 MB right after start, ~240 MB idle. A test should use one for all
+// it checks, and tests that use one should not run in parallel in numbers.
+//
+// The install comes from DIRECTUS_HOME, else
+// ${XDG_CACHE_HOME:-$HOME/.cache}/goshop/directus-<DirectusVersion>, as
+// written by scripts/install-directus.sh. Without it the test fails and says
+// to run that script.
+func Directus(t testing.TB) *DirectusServer {
+	t.Helper()
+	node, runJS, home, err := directusInstall()
+	if err != nil {
+		t.Fatalf("testenv: no Directus %s for tests: %v\n"+
+			"Fix: run scripts/install-directus.sh from the repository root (installs Node 22 and Directus into the user's cache, ~1-2 min once), "+
+			"or set DIRECTUS_HOME to a directory where `npm ci` of services/catalog-sync/directus was run.", DirectusVersion, err)
+	}
+	dbURL := Database(t)
+	db, err := pgconn.ParseConfig(dbURL)
+	if err != nil {
+		t.Fatalf("testenv: parse database URL for Directus: %v", err)
+	}
+	dir := t.TempDir()
+	for _, sub := range []string{"uploads", "extensions"} {
+		if err := os.Mkdir(filepath.Join(dir, sub), 0o755); err != nil {
+			t.Fatal(err)
+		}
+	}
+	port := FreePort(t)
+	s := &DirectusServer{
+		URL:           fmt.Sprintf("http://127.0.0.1:%d", port),
+		AdminToken:    randomHex(t, 24),
+		AdminEmail:    "admin@example.com",
+		AdminPassword: randomHex(t, 12),
+		DatabaseURL:   dbURL,
+		node:          node, runJS: runJS, dir: dir,
+		logs: &LogBuffer{},
+	}
+	s.env = []string{
+		// Only what is listed here: an inherited DB_* or PORT would
+		// silently reconfigure it. No .env exists in dir (it would win).
+		"PATH=" + filepath.Dir(node) + ":/usr/local/bin:/usr/bin:/bin",
+		"HOME=" + dir,
+		"TMPDIR=" + os.TempDir(),
+		"HOST=127.0.0.1",
+		"PORT=" + strconv.Itoa(port),
+		"PUBLIC_URL=" + s.URL,
+		"DB_CLIENT=pg",
+		"DB_HOST=" + db.Host,
+		"DB_PORT=" + strconv.Itoa(int(db.Port)),
+		"DB_DATABASE=" + db.Database,
+		"DB_USER=" + db.User,
+		"DB_PASSWORD=" + db.Password,
+		"SECRET=" + randomHex(t, 32),
+		"ADMIN_EMAIL=" + s.AdminEmail,
+		"ADMIN_PASSWORD=" + s.AdminPassword,
+		"ADMIN_TOKEN=" + s.AdminToken,
+		// Off the network: no usage reports, no project-owner reports, no
+		// license server, no AI providers, no sendmail probe at start.
+		"TELEMETRY=false",
+		"PROJECT_OWNER_ENABLED=false",
+		"LICENSE_KEY_MANAGEMENT_ENABLED=false",
+		"AI_ENABLED=false",
+		"EMAIL_VERIFY_SETUP=false",
+		// Module extensions are looked up in the package.json of this
+		// directory; the install's lists only directus (no extensions).
+		"PACKAGE_FILE_LOCATION=" + home,
+		"EXTENSIONS_PATH=" + filepath.Join(dir, "extensions"),
+		"STORAGE_LOCAL_ROOT=" + filepath.Join(dir, "uploads"),
+		"LOG_STYLE=raw",
+		"LOG_LEVEL=info",
+	}
+	// Cleanups run last-registered first: stop the process, then report its
+	// log if the test failed, then remove dir and drop the database.
+	t.Cleanup(func() {
+		if t.Failed() {
+			t.Logf("testenv: last lines of the Directus log (%s):\n%s", s.URL, lastLines(s.logs.String(), 60))
+		}
+	})
+	t.Cleanup(s.stop)
+
+	began := time.Now()
+	if err := s.bootstrap(); err != nil {
+		t.Fatalf("testenv: directus bootstrap: %v\n%s", err, lastLines(s.logs.String(), 40))
+	}
+	bootstrapped := time.Now()
+	if err := s.start(); err != nil {
+		t.Fatalf("testenv: directus start: %v\n%s", err, lastLines(s.logs.String(), 40))
+	}
+	t.Logf("testenv: Directus %s at %s: bootstrap %s, start %s, RSS %d MB",
+		DirectusVersion, s.URL, bootstrapped.Sub(began).Round(100*time.Millisecond),
+		time.Since(bootstrapped).Round(100*time.Millisecond), s.rssMB())
+	return s
+}
+
+// Logs returns what Directus has logged so far (JSON lines).
+func (s *DirectusServer) Logs() string { return s.logs.String() }
+
+// Stop ends the process (SIGTERM, SIGKILL after 10 s) so the test can observe
+// what happens while Directus is away.
+func (s *DirectusServer) Stop(t testing.TB) {
+	t.Helper()
+	s.stop()
+}
+
+// Start runs a stopped server again on the same port and database.
+func (s *DirectusServer) Start(t testing.TB) {
+	t.Helper()
+	if err := s.start(); err != nil {
+		t.Fatalf("testenv: restart Directus: %v\n%s", err, lastLines(s.logs.String(), 40))
+	}
+}
+
+func (s *DirectusServer) command(ctx context.Context, arg string) *exec.Cmd {
+	cmd := exec.CommandContext(ctx, s.node, s.runJS, arg)
+	cmd.Dir, cmd.Env = s.dir, s.env
+	cmd.Stdout, cmd.Stderr = s.logs, s.logs
+	// Pdeathsig: a test binary killed by a timeout must not leave a
+	// 300 MB Node process behind. Setpgid lets stop kill its children too.
+	cmd.SysProcAttr = &syscall.SysProcAttr{Pdeathsig: syscall.SIGKILL, Setpgid: true}
+	return cmd
+}
+
+// bootstrap creates the system tables and the admin user with its token.
+func (s *DirectusServer) bootstrap() error {
+	ctx, cancel := context.WithTimeout(context.Background(), directusBootstrapTimeout)
+	defer cancel()
+	cmd := s.command(ctx, "bootstrap")
+	if err := cmd.Run(); err != nil {
+		if ctx.Err() != nil {
+			return fmt.Errorf("not done after %s: %w", directusBootstrapTimeout, err)
+		}
+		return err
+	}
+	return nil
+}
+
+// start runs the server and waits until GET /server/ping answers "pong".
+func (s *DirectusServer) start() error {
+	cmd := s.command(context.Background(), "start")
+	if err := cmd.Start(); err != nil {
+		return err
+	}
+	exited := make(chan struct{})
+	go func() { _ = cmd.Wait(); close(exited) }()
+	s.cmd, s.exited = cmd, exited
+
+	client := &http.Client{Timeout: 2 * time.Second}
+	deadline := time.Now().Add(directusReadyTimeout)
+	for {
+		select {
+		case <-exited:
+			s.cmd = nil
+			return fmt.Errorf("exited before answering /server/ping: %v", cmd.ProcessState)
+		default:
+		}
+		err := ping(client, s.URL)
+		if err == nil {
+			return nil
+		}
+		if time.Now().After(deadline) {
+			s.stop()
+			return fmt.Errorf("GET /server/ping not answered after %s: %w", directusReadyTimeout, err)
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+}
+
+func ping(client *http.Client, base string) error {
+	resp, err := client.Get(base + "/server/ping")
+	if err != nil {
+		return err
+	}
+	defer resp.Body.Close()
+	body, _ := io.ReadAll(io.LimitReader(resp.Body, 512))
+	if resp.StatusCode != http.StatusOK || strings.TrimSpace(string(body)) != "pong" {
+		return fmt.Errorf("status %d, body %q", resp.StatusCode, body)
+	}
+	return nil
+}
+
+func (s *DirectusServer) stop() {
+	if s.cmd == nil {
+		return
+	}
+	// The whole process group (Setpgid), while its leader is still ours.
+	pgid := -s.cmd.Process.Pid
+	_ = syscall.Kill(pgid, syscall.SIGTERM)
+	select {
+	case <-s.exited:
+	case <-time.After(directusStopTimeout):
+		_ = syscall.Kill(pgid, syscall.SIGKILL)
+		<-s.exited
+	}
+	s.cmd = nil
+}
+
+// rssMB is the resident memory of the running process, 0 when unknown.
+func (s *DirectusServer) rssMB() int {
+	if s.cmd == nil {
+		return 0
+	}
+	f, err := os.Open(fmt.Sprintf("/proc/%d/status", s.cmd.Process.Pid))
+	if err != nil {
+		return 0
+	}
+	defer f.Close()
+	sc := bufio.NewScanner(f)
+	for sc.Scan() {
+		if rest, ok := strings.CutPrefix(sc.Text(), "VmRSS:"); ok {
+			kb, _ := strconv.Atoi(strings.TrimSuffix(strings.TrimSpace(rest), " kB"))
+			return kb / 1024
+		}
+	}
+	return 0
+}
+
+// directusInstall finds the Directus install and the Node that runs it.
+func directusInstall() (node, runJS, home string, err error) {
+	home = os.Getenv("DIRECTUS_HOME")
+	explicit := home != ""
+	if !explicit {
+		cache, err := os.UserCacheDir() // $XDG_CACHE_HOME, else $HOME/.cache
+		if err != nil {
+			return "", "", "", err
+		}
+		home = filepath.Join(cache, "goshop", "directus-"+DirectusVersion)
+	}
+	runJS = filepath.Join(home, "node_modules", "@directus", "api", "dist", "cli", "run.js")
+	if _, err := os.Stat(runJS); err != nil {
+		return "", "", "", fmt.Errorf("%s not found", runJS)
+	}
+	marker, err := os.ReadFile(filepath.Join(home, directusMarker))
+	switch {
+	case err == nil:
+		for _, line := range strings.Split(string(marker), "\n") {
+			if v, ok := strings.CutPrefix(line, "node="); ok {
+				node = v
+			}
+		}
+		if node == "" {
+			return "", "", "", fmt.Errorf("%s names no node binary", filepath.Join(home, directusMarker))
+		}
+	case explicit && errors.Is(err, os.ErrNotExist):
+		// An install made by hand: use the Node on PATH (it must be >= 22
+		// and the one its native modules were built with).
+		if node, err = exec.LookPath("node"); err != nil {
+			return "", "", "", errors.New("DIRECTUS_HOME has no install marker and no node is on PATH")
+		}
+	default:
+		return "", "", "", fmt.Errorf("install in %s is incomplete (no %s): %w", home, directusMarker, err)
+	}
+	if _, err := os.Stat(node); err != nil {
+		return "", "", "", fmt.Errorf("node for Directus: %w", err)
+	}
+	return node, runJS, home, nil
+}
+
+func randomHex(t testing.TB, n int) string {
+	b := make([]byte, n)
+	if _, err := rand.Read(b); err != nil {
+		t.Fatal(err)
+	}
+	return hex.EncodeToString(b)
+}
+
+func lastLines(s string, n int) string {
+	lines := strings.Split(strings.TrimRight(s, "\n"), "\n")
+	if len(lines) > n {
+		lines = lines[len(lines)-n:]
+	}
+	return strings.Join(lines, "\n")
+}
