@@ -32,7 +32,8 @@ fuzz: ## run every fuzz target for FUZZTIME each
 	    echo "==> fuzz $$pkg $$f ($(FUZZTIME))"; $(GO) test -run '^$$' -fuzz "^$$f$$" -fuzztime $(FUZZTIME) $$pkg; \
 	  done; done
 
-bench: ## order-worker throughput next to pgbench running the same SQL (prints a table; never gates CI)
+bench: ## intake vs a bare XADD handler, order-worker vs pgbench on the same SQL (prints figures; never gates CI)
+	$(GO) test -run '^$$' -bench . -benchtime 1x -count 1 ./services/api/internal/app/
 	$(GO) test -run '^$$' -bench . -benchtime 1x -count 1 ./services/order-worker/internal/worker/
 
 build: ## build the service binaries into bin/

@@ -88,7 +88,7 @@ const (
 // env is one running api (production wiring from app.New) on a fresh
 // database and a clean Redis database.
 type env struct {
-	t       *testing.T
+	t       testing.TB
 	base    string
 	spec    apiconfig.Spec
 	db      *pgxpool.Pool
@@ -99,7 +99,7 @@ type env struct {
 
 // testSpec is a valid configuration on the given database and Redis with a
 // fresh signing key "k1" and a cheap password hash.
-func testSpec(t *testing.T, dbURL, redisURL string) (apiconfig.Spec, string) {
+func testSpec(t testing.TB, dbURL, redisURL string) (apiconfig.Spec, string) {
 	t.Helper()
 	keys := t.TempDir()
 	writeKey(t, keys, "k1")
@@ -116,7 +116,7 @@ func testSpec(t *testing.T, dbURL, redisURL string) (apiconfig.Spec, string) {
 	return s, keys
 }
 
-func writeKey(t *testing.T, dir, kid string) {
+func writeKey(t testing.TB, dir, kid string) {
 	t.Helper()
 	pemBytes, err := auth.GenerateKeyPEM()
 	if err != nil {
@@ -128,7 +128,7 @@ func writeKey(t *testing.T, dir, kid string) {
 }
 
 // newEnv starts an api; change adjusts the configuration first.
-func newEnv(t *testing.T, change ...func(*apiconfig.Spec)) *env {
+func newEnv(t testing.TB, change ...func(*apiconfig.Spec)) *env {
 	t.Helper()
 	spec, keys := testSpec(t, testenv.MigratedDatabase(t), testenv.Redis(t))
 	for _, c := range change {
@@ -139,7 +139,7 @@ func newEnv(t *testing.T, change ...func(*apiconfig.Spec)) *env {
 
 var tracingOnce sync.Once
 
-func startEnv(t *testing.T, spec apiconfig.Spec, keys string) *env {
+func startEnv(t testing.TB, spec apiconfig.Spec, keys string) *env {
 	t.Helper()
 	if errs := spec.Validate(); len(errs) > 0 {
 		t.Fatalf("test config invalid: %v", errs)
@@ -190,7 +190,7 @@ var (
 	specErr   error
 )
 
-func contract(t *testing.T) validator.Validator {
+func contract(t testing.TB) validator.Validator {
 	t.Helper()
 	specOnce.Do(func() {
 		doc, err := libopenapi.NewDocument(openapi.YAML)
@@ -242,7 +242,7 @@ type resp struct {
 	body   []byte
 }
 
-func (r resp) json(t *testing.T, v any) {
+func (r resp) json(t testing.TB, v any) {
 	t.Helper()
 	if err := json.Unmarshal(r.body, v); err != nil {
 		t.Fatalf("response is not the expected JSON: %v\n%s", err, r.body)
@@ -250,7 +250,7 @@ func (r resp) json(t *testing.T, v any) {
 }
 
 // problem decodes a problem+json response.
-func (r resp) problem(t *testing.T) problemBody {
+func (r resp) problem(t testing.TB) problemBody {
 	t.Helper()
 	if ct := r.header.Get("Content-Type"); ct != "application/problem+json" {
 		t.Fatalf("content type %q, want application/problem+json; body %s", ct, r.body)
@@ -286,7 +286,7 @@ func (e *env) do(r req) resp {
 	return call(e.t, e.base, r)
 }
 
-func call(t *testing.T, base string, r req) resp {
+func call(t testing.TB, base string, r req) resp {
 	t.Helper()
 	body := r.raw
 	if body == nil && r.body != nil {
@@ -360,7 +360,7 @@ func describe(errs any) string {
 }
 
 // expect fails unless the response has the wanted status.
-func expect(t *testing.T, r resp, status int) resp {
+func expect(t testing.TB, r resp, status int) resp {
 	t.Helper()
 	if r.status != status {
 		t.Fatalf("status %d, want %d; body: %s", r.status, status, strings.TrimSpace(string(r.body)))
@@ -430,7 +430,7 @@ func (e *env) count(sql string, args ...any) int {
 }
 
 // eventually polls cond until it holds or the deadline passes.
-func eventually(t *testing.T, timeout time.Duration, what string, cond func() bool) {
+func eventually(t testing.TB, timeout time.Duration, what string, cond func() bool) {
 	t.Helper()
 	deadline := time.Now().Add(timeout)
 	for !cond() {

@@ -24,7 +24,7 @@ var (
 )
 
 // apiBinary builds cmd/api once per test run.
-func apiBinary(t *testing.T) string {
+func apiBinary(t testing.TB) string {
 	t.Helper()
 	buildOnce.Do(func() {
 		dir, err := os.MkdirTemp("", "shop-api-bin-")
@@ -64,7 +64,7 @@ func processEnv(dbURL, redisURL, keys string, extra ...string) []string {
 	return append(env, extra...)
 }
 
-func startProc(t *testing.T, env []string) *proc {
+func startProc(t testing.TB, env []string) *proc {
 	t.Helper()
 	port := testenv.FreePort(t)
 	cmd := exec.Command(apiBinary(t), "serve")
