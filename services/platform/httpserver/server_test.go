@@ -560,3 +560,30 @@ func TestConfigValidate(t *testing.T) {
 		})
 	}
 }
+
+func TestSecurityHeadersOnEveryResponse(t *testing.T) {
+	ts := httptest.NewServer(newServer(t).Router)
+	defer ts.Close()
+	tls := httptest.NewTLSServer(newServer(t).Router)
+	defer tls.Close()
+	for _, path := range []string{"/livez", "/items/1", "/no-such-route"} {
+		res, _ := get(t, ts.URL+path)
+		for h, want := range map[string]string{"X-Content-Type-Options": "nosniff", "X-Frame-Options": "DENY",
+			"Referrer-Policy": "no-referrer", "Content-Security-Policy": "default-src 'none'; frame-ancestors 'none'"} {
+			if got := res.Header.Get(h); got != want {
+				t.Errorf("%s: %s = %q, want %q", path, h, got, want)
+			}
+		}
+		if hsts := res.Header.Get("Strict-Transport-Security"); hsts != "" {
+			t.Errorf("%s: HSTS %q sent over plain HTTP", path, hsts)
+		}
+	}
+	res, err := tls.Client().Get(tls.URL + "/livez")
+	if err != nil {
+		t.Fatal(err)
+	}
+	res.Body.Close()
+	if !strings.HasPrefix(res.Header.Get("Strict-Transport-Security"), "max-age=") {
+		t.Errorf("no HSTS over TLS: %v", res.Header)
+	}
+}
