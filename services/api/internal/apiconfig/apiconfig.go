@@ -43,9 +43,12 @@ type Auth struct {
 	AccessTokenTTL  time.Duration `json:"accessTokenTTL"`
 	RefreshTokenTTL time.Duration `json:"refreshTokenTTL"`
 	// Argon2id cost; the defaults follow the OWASP minimum (19 MiB, t=2, p=1).
-	PasswordMemoryKB   uint32         `json:"passwordMemoryKB"`
-	PasswordIterations uint32         `json:"passwordIterations"`
-	BootstrapAdmin     BootstrapAdmin `json:"bootstrapAdmin"`
+	PasswordMemoryKB   uint32 `json:"passwordMemoryKB"`
+	PasswordIterations uint32 `json:"passwordIterations"`
+	// AccountCheckTTL: a deleted account's tokens stop working within this
+	// time (existence is cached this long); 0 disables the check.
+	AccountCheckTTL time.Duration  `json:"accountCheckTTL"`
+	BootstrapAdmin  BootstrapAdmin `json:"bootstrapAdmin"`
 }
 
 // BootstrapAdmin, when Email is set, is created at start if missing.
@@ -61,6 +64,8 @@ type RateLimit struct {
 	LoginWindow     time.Duration `json:"loginWindow"`
 	RegisterPerIP   int           `json:"registerPerIP"`
 	RegisterWindow  time.Duration `json:"registerWindow"`
+	OrdersPerUser   int           `json:"ordersPerUser"`
+	OrdersWindow    time.Duration `json:"ordersWindow"`
 }
 
 // Orders configures intake and status.
@@ -70,6 +75,9 @@ type Orders struct {
 	// LiveHeartbeat is how often a live status stream sends a keep-alive
 	// comment; keep it below the idle timeout of every proxy in front.
 	LiveHeartbeat time.Duration `json:"liveHeartbeat"`
+	// MaxLiveStreamsPerUser bounds one user's open live status streams per
+	// api replica (429 beyond).
+	MaxLiveStreamsPerUser int `json:"maxLiveStreamsPerUser"`
 }
 
 // CORS lists the browser origins (storefront, Appsmith) allowed to call the api.
@@ -95,11 +103,11 @@ func Defaults() Spec {
 		Auth: Auth{
 			Issuer: "http://localhost:8080", Audience: "shop", KeysDir: "", ActiveKeyID: "",
 			AccessTokenTTL: 15 * time.Minute, RefreshTokenTTL: 30 * 24 * time.Hour,
-			PasswordMemoryKB: 19 * 1024, PasswordIterations: 2,
+			PasswordMemoryKB: 19 * 1024, PasswordIterations: 2, AccountCheckTTL: 30 * time.Second,
 		},
 		RateLimit: RateLimit{LoginPerAccount: 5, LoginPerIP: 30, LoginWindow: time.Minute,
-			RegisterPerIP: 10, RegisterWindow: time.Hour},
-		Orders:         Orders{IdempotencyTTL: 24 * time.Hour, PendingStatusTTL: 7 * 24 * time.Hour, LiveHeartbeat: 15 * time.Second},
+			RegisterPerIP: 10, RegisterWindow: time.Hour, OrdersPerUser: 60, OrdersWindow: time.Minute},
+		Orders:         Orders{IdempotencyTTL: 24 * time.Hour, PendingStatusTTL: 7 * 24 * time.Hour, LiveHeartbeat: 15 * time.Second, MaxLiveStreamsPerUser: 5},
 		CORS:           CORS{AllowedOrigins: []string{"http://localhost:8088"}},
 		TrustedProxies: []string{},
 	}
@@ -119,6 +127,7 @@ func (s *Spec) Validate() config.FieldErrors {
 	errs.Check(a.RefreshTokenTTL > a.AccessTokenTTL, "spec.auth.refreshTokenTTL", "must be longer than accessTokenTTL")
 	errs.Check(a.PasswordMemoryKB >= 1024, "spec.auth.passwordMemoryKB", "must be at least 1024")
 	errs.Check(a.PasswordIterations >= 1, "spec.auth.passwordIterations", "must be at least 1")
+	errs.Check(a.AccountCheckTTL >= 0 && a.AccountCheckTTL <= time.Hour, "spec.auth.accountCheckTTL", "must be between 0 and 1h")
 	if a.BootstrapAdmin.Email != "" {
 		errs.Check(len(a.BootstrapAdmin.Password.Value()) >= 12, "spec.auth.bootstrapAdmin.password", "must be at least 12 characters when bootstrapAdmin.email is set")
 	}
@@ -128,8 +137,11 @@ func (s *Spec) Validate() config.FieldErrors {
 	errs.Check(r.LoginWindow >= time.Second, "spec.rateLimit.loginWindow", "must be at least 1s")
 	errs.Check(r.RegisterPerIP >= 1, "spec.rateLimit.registerPerIP", "must be at least 1")
 	errs.Check(r.RegisterWindow >= time.Second, "spec.rateLimit.registerWindow", "must be at least 1s")
+	errs.Check(r.OrdersPerUser >= 1, "spec.rateLimit.ordersPerUser", "must be at least 1")
+	errs.Check(r.OrdersWindow >= time.Second, "spec.rateLimit.ordersWindow", "must be at least 1s")
 	errs.Check(s.Orders.IdempotencyTTL >= time.Minute, "spec.orders.idempotencyTTL", "must be at least 1m")
 	errs.Check(s.Orders.PendingStatusTTL >= time.Hour, "spec.orders.pendingStatusTTL", "must be at least 1h")
+	errs.Check(s.Orders.MaxLiveStreamsPerUser >= 1 && s.Orders.MaxLiveStreamsPerUser <= 1000, "spec.orders.maxLiveStreamsPerUser", "must be between 1 and 1000")
 	errs.Check(s.Orders.LiveHeartbeat >= time.Second && s.Orders.LiveHeartbeat <= 5*time.Minute, "spec.orders.liveHeartbeat", "must be between 1s and 5m")
 	for i, o := range s.CORS.AllowedOrigins {
 		u, err := url.Parse(o)

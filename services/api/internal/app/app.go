@@ -75,6 +75,7 @@ func (a *App) wire(doc *config.Document[apiconfig.Spec], log *slog.Logger) error
 	if err != nil {
 		return err
 	}
+	a.Auth.SetActiveCheckTTL(spec.Auth.AccountCheckTTL)
 	proxies, err := parsePrefixes(spec.TrustedProxies)
 	if err != nil {
 		return err
@@ -84,20 +85,22 @@ func (a *App) wire(doc *config.Document[apiconfig.Spec], log *slog.Logger) error
 		return err
 	}
 	a.Live = livestatus.New(a.Redis, log)
-	queue := order.RedisQueue{RDB: a.Redis, IdempotencyTTL: spec.Orders.IdempotencyTTL, PendingTTL: spec.Orders.PendingStatusTTL}
+	queue := order.RedisQueue{RDB: a.Redis, IdempotencyTTL: spec.Orders.IdempotencyTTL, PendingTTL: spec.Orders.PendingStatusTTL,
+		PerUserLimit: spec.RateLimit.OrdersPerUser, PerUserWindow: spec.RateLimit.OrdersWindow}
 	rl := spec.RateLimit
 	api := &httpapi.API{
 		Log: log, Auth: a.Auth, Products: product.Store{DB: a.DB},
 		Intake: order.NewIntake(queue), Orders: order.Reader{Store: order.Store{DB: a.DB}, Queue: queue},
-		LoginPerIP:     ratelimit.New(a.Redis, "login:ip", rl.LoginPerIP, rl.LoginWindow),
-		LoginPerAcct:   ratelimit.New(a.Redis, "login:account", rl.LoginPerAccount, rl.LoginWindow),
-		RegisterPerIP:  ratelimit.New(a.Redis, "register:ip", rl.RegisterPerIP, rl.RegisterWindow),
-		MaxBodyBytes:   spec.HTTP.MaxBodyBytes,
-		AllowedOrigins: spec.CORS.AllowedOrigins,
-		TrustedProxies: proxies,
-		OpenAPIJSON:    spec3,
-		Live:           a.Live,
-		LiveHeartbeat:  spec.Orders.LiveHeartbeat,
+		LoginPerIP:            ratelimit.New(a.Redis, "login:ip", rl.LoginPerIP, rl.LoginWindow),
+		LoginPerAcct:          ratelimit.New(a.Redis, "login:account", rl.LoginPerAccount, rl.LoginWindow),
+		RegisterPerIP:         ratelimit.New(a.Redis, "register:ip", rl.RegisterPerIP, rl.RegisterWindow),
+		MaxBodyBytes:          spec.HTTP.MaxBodyBytes,
+		AllowedOrigins:        spec.CORS.AllowedOrigins,
+		TrustedProxies:        proxies,
+		OpenAPIJSON:           spec3,
+		Live:                  a.Live,
+		LiveHeartbeat:         spec.Orders.LiveHeartbeat,
+		MaxLiveStreamsPerUser: spec.Orders.MaxLiveStreamsPerUser,
 	}
 	metrics := telemetry.NewMetrics()
 	api.RegisterMetrics(metrics.Registry)

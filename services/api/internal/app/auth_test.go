@@ -5,6 +5,7 @@ import (
 	"crypto/elliptic"
 	"encoding/base64"
 	"encoding/json"
+	"github.com/goshop-platform/shop/services/api/internal/apiconfig"
 	"strings"
 	"testing"
 	"time"
@@ -213,4 +214,25 @@ func mustJSON(t *testing.T, v any) []byte {
 		t.Fatal(err)
 	}
 	return b
+}
+
+// TestTokenOfDeletedAccountIsRefused: once an account is deleted, its still
+// unexpired access token is refused within the account-check TTL.
+func TestTokenOfDeletedAccountIsRefused(t *testing.T) {
+	e := newEnv(t, func(s *apiconfig.Spec) { s.Auth.AccountCheckTTL = 200 * time.Millisecond })
+	tok, uid := e.customer("gone@example.com")
+	expect(t, e.do(req{method: "GET", path: "/api/v1/orders", token: tok}), 200)
+	if _, err := e.db.Exec(t.Context(), "UPDATE users SET deleted_at = now() WHERE id = $1", uid); err != nil {
+		t.Fatal(err)
+	}
+	eventually(t, 5*time.Second, "the deleted account's token to be refused", func() bool {
+		return e.do(req{method: "GET", path: "/api/v1/orders", token: tok, badRequest: true}).status == 401
+	})
+	r := expect(t, e.do(req{method: "POST", path: "/api/v1/orders", token: tok, body: orderBody([2]int{1, 1}), badRequest: true}), 401)
+	if !strings.Contains(r.header.Get("WWW-Authenticate"), "invalid_token") {
+		t.Fatalf("WWW-Authenticate %q", r.header.Get("WWW-Authenticate"))
+	}
+	if n, _ := e.rdb.XLen(t.Context(), "new_orders").Result(); n != 0 {
+		t.Fatalf("a deleted account placed %d orders", n)
+	}
 }

@@ -43,7 +43,8 @@ func BenchmarkIntakeVsBareXADD(b *testing.B) {
 	redisURL := testenv.Redis(b)
 	keys := b.TempDir()
 	writeKey(b, keys, "k1")
-	api := startProc(b, processEnv(testenv.MigratedDatabase(b), redisURL, keys, "API_TELEMETRY_LOG_LEVEL=warn"))
+	api := startProc(b, processEnv(testenv.MigratedDatabase(b), redisURL, keys, "API_TELEMETRY_LOG_LEVEL=warn",
+		"API_RATE_LIMIT_ORDERS_PER_USER=100000000", "API_RATE_LIMIT_REGISTER_PER_IP=1000"))
 	expect(b, call(b, api.base, req{method: "POST", path: "/api/v1/auth/register",
 		body: map[string]string{"email": "bench@example.com", "password": "bench-password"}}), 201)
 	var s session

@@ -112,7 +112,7 @@ func testSpec(t testing.TB, dbURL, redisURL string) (apiconfig.Spec, string) {
 	s.Auth.KeysDir, s.Auth.ActiveKeyID = keys, "k1"
 	s.Auth.PasswordMemoryKB, s.Auth.PasswordIterations = 1024, 1
 	s.Auth.BootstrapAdmin = apiconfig.BootstrapAdmin{Email: adminEmail, Password: adminPassword}
-	s.RateLimit.LoginPerAccount, s.RateLimit.LoginPerIP, s.RateLimit.RegisterPerIP = 1000, 1000, 1000
+	s.RateLimit.LoginPerAccount, s.RateLimit.LoginPerIP, s.RateLimit.RegisterPerIP, s.RateLimit.OrdersPerUser = 1000, 1000, 1000, 1000
 	return s, keys
 }
 

@@ -524,3 +524,37 @@ func TestLiveStatusStreamEndsOnShutdown(t *testing.T) {
 		t.Fatal("api did not exit within 15s of SIGTERM with a stream open")
 	}
 }
+
+// TestLiveStreamsPerUserAreCapped: beyond maxLiveStreamsPerUser a user's
+// further stream gets 429; closing one frees its slot; other users are not affected.
+func TestLiveStreamsPerUserAreCapped(t *testing.T) {
+	e := newEnv(t, func(s *apiconfig.Spec) { s.Orders.MaxLiveStreamsPerUser = 2 })
+	tok, _ := e.customer("watcher@example.com")
+	var a accepted
+	expect(t, e.do(req{method: "POST", path: "/api/v1/orders", token: tok, body: orderBody([2]int{1, 1})}), 202).json(t, &a)
+	s1 := openStream(t, e.base, a.ID, tok, nil)
+	s1.status(5 * time.Second)
+	s2 := openStream(t, e.base, a.ID, tok, nil)
+	s2.status(5 * time.Second)
+	r := expect(t, e.do(req{method: "GET", path: "/api/v1/orders/" + a.ID + "/events", token: tok}), 429)
+	if r.header.Get("Retry-After") == "" {
+		t.Fatal("429 without Retry-After")
+	}
+	other, _ := e.customer("other-watcher@example.com")
+	var b accepted
+	expect(t, e.do(req{method: "POST", path: "/api/v1/orders", token: other, body: orderBody([2]int{1, 1})}), 202).json(t, &b)
+	openStream(t, e.base, b.ID, other, nil).status(5 * time.Second)
+	s1.cancel()
+	eventually(t, 5*time.Second, "the closed stream's slot to be freed", func() bool {
+		ctx, cancel := context.WithCancel(context.Background())
+		defer cancel()
+		hr, _ := http.NewRequestWithContext(ctx, http.MethodGet, e.base+"/api/v1/orders/"+a.ID+"/events", nil)
+		hr.Header.Set("Authorization", "Bearer "+tok)
+		res, err := http.DefaultClient.Do(hr)
+		if err != nil {
+			return false
+		}
+		defer res.Body.Close()
+		return res.StatusCode == 200
+	})
+}

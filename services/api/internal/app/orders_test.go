@@ -3,6 +3,7 @@ package app_test
 import (
 	"context"
 	"fmt"
+	"github.com/goshop-platform/shop/services/api/internal/apiconfig"
 	"io"
 	"net/http"
 	"strings"
@@ -250,5 +251,29 @@ func TestRedisDownGives503(t *testing.T) {
 	// The first order survived the restart (AOF) and the retried key made one more.
 	if got := len(e.streamEntries()); got != 2 {
 		t.Fatalf("stream has %d entries after the outage, want 2", got)
+	}
+}
+
+// TestPerUserOrderRateLimit: beyond the per-user limit intake answers 429
+// with Retry-After and enqueues nothing; replays of an accepted
+// Idempotency-Key and other users are not affected.
+func TestPerUserOrderRateLimit(t *testing.T) {
+	e := newEnv(t, func(s *apiconfig.Spec) { s.RateLimit.OrdersPerUser = 3 })
+	tok, _ := e.customer("busy@example.com")
+	for i := range 3 {
+		expect(t, e.do(req{method: "POST", path: "/api/v1/orders", token: tok, body: orderBody([2]int{1, 1}),
+			headers: map[string]string{"Idempotency-Key": fmt.Sprintf("k%d", i)}}), 202)
+	}
+	r := expect(t, e.do(req{method: "POST", path: "/api/v1/orders", token: tok, body: orderBody([2]int{1, 1})}), 429)
+	if ra := r.header.Get("Retry-After"); ra == "" || ra == "0" {
+		t.Fatalf("Retry-After %q", ra)
+	}
+	r.problem(t)
+	expect(t, e.do(req{method: "POST", path: "/api/v1/orders", token: tok, body: orderBody([2]int{1, 1}),
+		headers: map[string]string{"Idempotency-Key": "k0"}}), 202)
+	other, _ := e.customer("calm@example.com")
+	expect(t, e.do(req{method: "POST", path: "/api/v1/orders", token: other, body: orderBody([2]int{1, 1})}), 202)
+	if got := len(e.streamEntries()); got != 4 {
+		t.Fatalf("stream has %d entries, want 4 (3 + the other user's)", got)
 	}
 }

@@ -66,6 +66,7 @@ type Service struct {
 	tokens     *Tokens
 	refreshTTL time.Duration
 	dummyHash  string
+	active     *activeCache
 }
 
 // NewService wires the account rules.

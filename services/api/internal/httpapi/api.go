@@ -41,6 +41,9 @@ type API struct {
 	// LiveHeartbeat is the interval of keep-alive comments on live status
 	// streams (default 15s), below the idle timeouts of proxies.
 	LiveHeartbeat time.Duration
+	// MaxLiveStreamsPerUser bounds one user's open live status streams per replica.
+	MaxLiveStreamsPerUser int
+	streamSlots           streamSlots
 
 	ordersAccepted *prometheus.CounterVec
 	ordersRejected *prometheus.CounterVec

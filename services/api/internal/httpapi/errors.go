@@ -31,6 +31,7 @@ func rateLimited(retry time.Duration) *problem.Problem {
 func (a *API) fail(w http.ResponseWriter, r *http.Request, err error) {
 	var p *problem.Problem
 	var se *stock.Error
+	var limited *order.RateLimitedError
 	switch {
 	case errors.As(err, &p):
 		if p.Status == http.StatusUnauthorized {
@@ -58,6 +59,9 @@ func (a *API) fail(w http.ResponseWriter, r *http.Request, err error) {
 	case errors.As(err, &se) && errors.Is(err, stock.ErrInsufficient):
 		p = problem.New(http.StatusConflict, "insufficient-stock", se.Error())
 		p.Errors = []problem.FieldError{{Pointer: problem.Pointer("delta"), Detail: "would take stock below zero"}}
+	case errors.As(err, &limited):
+		p = rateLimited(limited.RetryAfter)
+		p.Detail = "too many orders in a short time; wait before ordering again"
 	case errors.Is(err, order.ErrIdempotencyReused):
 		p = problem.New(http.StatusUnprocessableEntity, "idempotency-key-reused", err.Error())
 		p.Errors = []problem.FieldError{problem.Param("Idempotency-Key", "already used with a different body")}

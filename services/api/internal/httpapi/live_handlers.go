@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"net/http"
+	"sync"
 	"time"
 
 	"github.com/goshop-platform/shop/services/api/internal/order"
@@ -56,6 +57,14 @@ func (a *API) orderEvents(w http.ResponseWriter, r *http.Request) error {
 		w.WriteHeader(http.StatusNoContent)
 		return nil
 	}
+
+	release, ok := a.streamSlots.take(principal(r).UserID, a.MaxLiveStreamsPerUser)
+	if !ok {
+		p := rateLimited(5 * time.Second)
+		p.Detail = fmt.Sprintf("at most %d live status streams per user at once; close one first", a.MaxLiveStreamsPerUser)
+		return p
+	}
+	defer release()
 
 	ctx := r.Context()
 	rc := http.NewResponseController(w)
@@ -117,4 +126,31 @@ func (a *API) orderEvents(w http.ResponseWriter, r *http.Request) error {
 		}
 	}
 	return nil
+}
+
+// streamSlots counts open live streams per user in this replica.
+type streamSlots struct {
+	mu   sync.Mutex
+	open map[int64]int
+}
+
+// take reserves a stream for user unless limit are open already; release
+// gives it back.
+func (s *streamSlots) take(user int64, limit int) (release func(), ok bool) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.open == nil {
+		s.open = map[int64]int{}
+	}
+	if limit > 0 && s.open[user] >= limit {
+		return nil, false
+	}
+	s.open[user]++
+	return func() {
+		s.mu.Lock()
+		defer s.mu.Unlock()
+		if s.open[user]--; s.open[user] <= 0 {
+			delete(s.open, user)
+		}
+	}, true
 }

@@ -32,6 +32,15 @@ func (a *API) authenticate(next http.Handler) http.Handler {
 			problem.Write(w, r, problem.New(http.StatusUnauthorized, "invalid-token", "the access token is invalid or expired; refresh it or log in again"))
 			return
 		}
+		alive, err := a.Auth.Active(r.Context(), p.UserID)
+		if err != nil {
+			a.Log.WarnContext(r.Context(), "cannot check whether the account still exists; trusting the token", "err", err)
+		}
+		if !alive {
+			w.Header().Set("WWW-Authenticate", `Bearer realm="shop", error="invalid_token"`)
+			problem.Write(w, r, problem.New(http.StatusUnauthorized, "invalid-token", "the account of this token no longer exists"))
+			return
+		}
 		next.ServeHTTP(w, r.WithContext(context.WithValue(r.Context(), principalKey, p)))
 	})
 }

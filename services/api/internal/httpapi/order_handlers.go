@@ -1,6 +1,7 @@
 package httpapi
 
 import (
+	"errors"
 	"net/http"
 	"strconv"
 	"time"
@@ -65,6 +66,11 @@ func (a *API) placeOrder(w http.ResponseWriter, r *http.Request) error {
 		return problem.Validation(errs...)
 	}
 	acc, err := a.Intake.Place(r.Context(), principal(r).UserID, req, key, traceparent(r))
+	var limited *order.RateLimitedError
+	if errors.As(err, &limited) {
+		a.ordersRejected.WithLabelValues("rate_limited").Inc()
+		return err
+	}
 	if err != nil {
 		a.ordersRejected.WithLabelValues("unavailable").Inc()
 		return err

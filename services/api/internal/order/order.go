@@ -32,6 +32,14 @@ var (
 	ErrQueueUnavailable  = errors.New("order queue unavailable")
 )
 
+// RateLimitedError refuses an order because its user placed too many
+// orders in the current window.
+type RateLimitedError struct{ RetryAfter time.Duration }
+
+func (e *RateLimitedError) Error() string {
+	return fmt.Sprintf("too many orders; retry after %s", e.RetryAfter)
+}
+
 // Line is one order line as stored.
 type Line struct {
 	ProductID      int64   `json:"product_id"`
@@ -93,6 +101,10 @@ func (in *Intake) Place(ctx context.Context, userID int64, req Request, idemKey,
 		hash = bodyHash(req)
 	}
 	existing, existingHash, err := in.queue.Enqueue(ctx, msg, idemKey, hash)
+	var limited *RateLimitedError
+	if errors.As(err, &limited) {
+		return Accepted{}, err
+	}
 	if err != nil {
 		return Accepted{}, fmt.Errorf("%w: %v", ErrQueueUnavailable, err)
 	}

@@ -23,18 +23,27 @@ type RedisQueue struct {
 	RDB            *redis.Client
 	IdempotencyTTL time.Duration
 	PendingTTL     time.Duration
+	// PerUserLimit orders per PerUserWindow and user; the count is kept in
+	// the same script, so the limit costs no extra round trip.
+	PerUserLimit  int
+	PerUserWindow time.Duration
 }
 
 // KEYS: 1 idempotency key (or a dummy), 2 pending record, 3 user's pending
-// set, 4 stream. ARGV: 1 "1" when idempotent, 2 body hash, 3 order id,
-// 4 idempotency ttl ms, 5 pending ttl ms, 6 accepted ms, 7.. stream fields.
+// set, 4 stream, 5 the user's rate counter. ARGV: 1 "1" when idempotent,
+// 2 body hash, 3 order id, 4 idempotency ttl ms, 5 pending ttl ms,
+// 6 accepted ms, 7 per-user limit, 8 its window ms, 9.. stream fields.
+// A replay of an idempotent request does not count against the limit.
 var enqueue = redis.NewScript(`
 if ARGV[1] == '1' then
   local prev = redis.call('GET', KEYS[1])
   if prev then return {'dup', prev} end
 end
+local n = redis.call('INCR', KEYS[5])
+if n == 1 then redis.call('PEXPIRE', KEYS[5], ARGV[8]) end
+if n > tonumber(ARGV[7]) then return {'limited', tostring(redis.call('PTTL', KEYS[5]))} end
 local fields = {}
-for i = 7, #ARGV do fields[#fields + 1] = ARGV[i] end
+for i = 9, #ARGV do fields[#fields + 1] = ARGV[i] end
 redis.call('XADD', KEYS[4], '*', unpack(fields))
 redis.call('HSET', KEYS[2], unpack(fields))
 redis.call('PEXPIRE', KEYS[2], ARGV[5])
@@ -60,13 +69,18 @@ func (q RedisQueue) Enqueue(ctx context.Context, m orderstream.Message, idemKey,
 		idem, keyed = "order:idem:"+strconv.FormatInt(m.UserID, 10)+":"+hex.EncodeToString(sum[:]), "1"
 	}
 	args := []any{keyed, bodyHash, m.OrderID.String(), q.IdempotencyTTL.Milliseconds(), q.PendingTTL.Milliseconds(),
-		m.AcceptedAt.UnixMilli()}
+		m.AcceptedAt.UnixMilli(), q.PerUserLimit, q.PerUserWindow.Milliseconds()}
 	for k, v := range m.Encode() {
 		args = append(args, k, v)
 	}
-	res, err := enqueue.Run(ctx, q.RDB, []string{idem, pendingKey(m.OrderID), userPendingKey(m.UserID), orderstream.Stream}, args...).StringSlice()
+	rateKey := "ratelimit:orders:user:" + strconv.FormatInt(m.UserID, 10)
+	res, err := enqueue.Run(ctx, q.RDB, []string{idem, pendingKey(m.OrderID), userPendingKey(m.UserID), orderstream.Stream, rateKey}, args...).StringSlice()
 	if err != nil {
 		return nil, "", err
+	}
+	if res[0] == "limited" {
+		ms, _ := strconv.ParseInt(res[1], 10, 64)
+		return nil, "", &RateLimitedError{RetryAfter: time.Duration(max(ms, 1000)) * time.Millisecond}
 	}
 	if res[0] != "dup" {
 		return nil, "", nil
