@@ -264,3 +264,39 @@ func TestCreateAdminAndSeedDemo(t *testing.T) {
 		t.Fatalf("seed-demo twice gave %d products, want 10", page.Total)
 	}
 }
+
+// TestSecretsNeverReachTheLogs runs a real api process with secrets set,
+// drives logins (good and bad), refreshes and orders, and greps everything
+// the process printed for the secrets and the tokens it handed out.
+func TestSecretsNeverReachTheLogs(t *testing.T) {
+	keys := t.TempDir()
+	writeKey(t, keys, "k1")
+	keyPEM, err := os.ReadFile(filepath.Join(keys, "k1.pem"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	const adminPW, guessPW = "bootstrap-secret-Zq81", "wrong-guess-Pz77"
+	env := processEnv(testenv.MigratedDatabase(t), testenv.Redis(t), keys,
+		"API_AUTH_BOOTSTRAP_ADMIN_EMAIL=root@shop.test", "API_AUTH_BOOTSTRAP_ADMIN_PASSWORD="+adminPW, "API_TELEMETRY_LOG_LEVEL=debug")
+	p := startProc(t, env)
+	expect(t, call(t, p.base, req{method: "POST", path: "/api/v1/auth/login", body: map[string]string{"email": "root@shop.test", "password": guessPW}}), 401)
+	var s session
+	expect(t, call(t, p.base, req{method: "POST", path: "/api/v1/auth/login", body: map[string]string{"email": "root@shop.test", "password": adminPW}}), 200).json(t, &s)
+	var s2 session
+	expect(t, call(t, p.base, req{method: "POST", path: "/api/v1/auth/refresh", body: map[string]string{"refresh_token": s.RefreshToken}}), 200).json(t, &s2)
+	expect(t, call(t, p.base, req{method: "POST", path: "/api/v1/auth/refresh", body: map[string]string{"refresh_token": s.RefreshToken}}), 401)
+	expect(t, call(t, p.base, req{method: "GET", path: "/api/v1/me", token: s2.AccessToken + "x", badRequest: true}), 401)
+	expect(t, call(t, p.base, req{method: "POST", path: "/api/v1/orders", token: s2.AccessToken, body: orderBody([2]int{1, 1})}), 202)
+	logs := p.out.String()
+	if !strings.Contains(logs, `"msg":"http request"`) {
+		t.Fatalf("no access logs captured:\n%s", logs)
+	}
+	keyBody := strings.Split(string(keyPEM), "\n")[1]
+	for name, secret := range map[string]string{"admin password": adminPW, "guessed password": guessPW,
+		"refresh token": s.RefreshToken, "rotated refresh token": s2.RefreshToken, "access token": s2.AccessToken,
+		"token signature": strings.Split(s2.AccessToken, ".")[2], "signing key": keyBody} {
+		if strings.Contains(logs, secret) {
+			t.Fatalf("the %s appears in the logs", name)
+		}
+	}
+}
