@@ -1,11 +1,17 @@
 package app_test
 
 import (
+	"crypto/x509"
+	"encoding/pem"
+	"os"
+	"path/filepath"
+
 	"crypto/ecdsa"
 	"crypto/elliptic"
 	"encoding/base64"
 	"encoding/json"
 	"github.com/goshop-platform/shop/services/api/internal/apiconfig"
+	"github.com/goshop-platform/shop/services/api/internal/auth"
 	"strings"
 	"testing"
 	"time"
@@ -194,8 +200,30 @@ func TestTokensRefused(t *testing.T) {
 		"exp": time.Now().Add(time.Hour).Unix(), "iat": time.Now().Unix()}, "k1")
 	unknownKid := signWith(t, e, jwt.MapClaims{"iss": e.spec.Auth.Issuer, "aud": "shop", "sub": "1", "role": "admin",
 		"exp": time.Now().Add(time.Hour).Unix(), "iat": time.Now().Unix()}, "nope")
+	notYet := signWith(t, e, jwt.MapClaims{"iss": e.spec.Auth.Issuer, "aud": "shop", "sub": "1", "role": "admin",
+		"nbf": time.Now().Add(time.Hour).Unix(), "exp": time.Now().Add(2 * time.Hour).Unix(), "iat": time.Now().Unix()}, "k1")
+	wrongAud := signWith(t, e, jwt.MapClaims{"iss": e.spec.Auth.Issuer, "aud": "other-service", "sub": "1", "role": "admin",
+		"exp": time.Now().Add(time.Hour).Unix(), "iat": time.Now().Unix()}, "k1")
+	// Algorithm confusion: HS256 "signed" with the public key as the HMAC secret.
+	pemBytes, err := os.ReadFile(filepath.Join(e.keysDir, "k1.pem"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	priv, err := auth.ParsePrivateKey(pemBytes)
+	if err != nil {
+		t.Fatal(err)
+	}
+	pubDER, _ := x509.MarshalPKIXPublicKey(&priv.PublicKey)
+	hs := jwt.NewWithClaims(jwt.SigningMethodHS256, jwt.MapClaims{"iss": e.spec.Auth.Issuer, "aud": "shop", "sub": "1", "role": "admin",
+		"exp": time.Now().Add(time.Hour).Unix(), "iat": time.Now().Unix()})
+	hs.Header["kid"] = "k1"
+	confused, err := hs.SignedString(pem.EncodeToMemory(&pem.Block{Type: "PUBLIC KEY", Bytes: pubDER}))
+	if err != nil {
+		t.Fatal(err)
+	}
 	for name, tok := range map[string]string{"tampered": tampered, "alg none": none, "expired": expired,
-		"wrong issuer": wrongIss, "unknown kid": unknownKid, "garbage": "not.a.jwt"} {
+		"wrong issuer": wrongIss, "unknown kid": unknownKid, "garbage": "not.a.jwt", "not yet valid": notYet,
+		"wrong audience": wrongAud, "HS256 with the public key": confused} {
 		t.Run(name, func(t *testing.T) {
 			r := expect(t, e.do(req{method: "GET", path: "/api/v1/me", token: tok, badRequest: true}), 401)
 			if !strings.HasPrefix(r.header.Get("WWW-Authenticate"), "Bearer") {
