@@ -32,13 +32,15 @@ fuzz: ## run every fuzz target for FUZZTIME each
 	    echo "==> fuzz $$pkg $$f ($(FUZZTIME))"; $(GO) test -run '^$$' -fuzz "^$$f$$" -fuzztime $(FUZZTIME) $$pkg; \
 	  done; done
 
-bench: ## intake vs a bare XADD handler, order-worker vs pgbench on the same SQL (prints figures; never gates CI)
+bench: ## intake vs bare XADD, order-worker vs pgbench, catalog sync lag and reconcile (prints figures; never gates CI)
 	$(GO) test -run '^$$' -bench . -benchtime 1x -count 1 ./services/api/internal/app/
 	$(GO) test -run '^$$' -bench . -benchtime 1x -count 1 ./services/order-worker/internal/worker/
+	$(GO) test -run '^$$' -bench . -benchtime 1x -count 1 ./services/catalog-sync/internal/syncer/
 
 build: ## build the service binaries into bin/
 	$(GO) build -o bin/api ./services/api/cmd/api
 	$(GO) build -o bin/order-worker ./services/order-worker/cmd/order-worker
+	$(GO) build -o bin/catalog-sync ./services/catalog-sync/cmd/catalog-sync
 
 tools: $(STATICCHECK) ## install pinned Go tools into the cache
 

@@ -1,0 +1,116 @@
+// Package syncconfig is catalog-sync's configuration document
+// (apiVersion shop.goshop.dev/v1alpha1, kind CatalogSyncConfig): fields,
+// defaults, environment names (SYNC_*) and validation.
+package syncconfig
+
+import (
+	"net/url"
+	"strings"
+	"time"
+
+	"github.com/goshop-platform/shop/services/platform/config"
+	"github.com/goshop-platform/shop/services/platform/httpserver"
+	"github.com/goshop-platform/shop/services/platform/postgres"
+	"github.com/goshop-platform/shop/services/platform/telemetry"
+)
+
+// Spec is catalog-sync's configuration.
+type Spec struct {
+	// HTTP serves only /livez, /readyz and /metrics (the admin port).
+	HTTP      httpserver.Config `json:"http"`
+	Telemetry telemetry.Config  `json:"telemetry"`
+	Database  postgres.Config   `json:"database"`
+	Directus  Directus          `json:"directus"`
+	Relay     Relay             `json:"relay"`
+	Reconcile Reconcile         `json:"reconcile"`
+}
+
+// Directus is the target CMS.
+type Directus struct {
+	// URL is the Directus base URL, without a trailing slash.
+	URL string `json:"url"`
+	// Token is the static token of catalog-sync's service identity; it must
+	// be allowed to manage the products collection, its fields and the
+	// public policy's permissions on it. Required by serve, reconcile and
+	// ensure-schema.
+	Token config.Secret `json:"token"`
+	// AdminToken, optional, is a Directus admin's static token used only by
+	// ensure-schema (and serve's start) to apply the schema and to create
+	// or update the service identity (policy "catalog-sync" with
+	// create/read/update/delete on products, user catalog-sync@example.com
+	// whose static token is Token). Empty: Token itself must be allowed to
+	// manage the schema, and no identity is created.
+	AdminToken config.Secret `json:"adminToken"`
+	// Timeout bounds each Directus request.
+	Timeout time.Duration `json:"timeout"`
+}
+
+// Relay tunes the outbox relay.
+type Relay struct {
+	// BatchSize is how many outbox rows one transaction locks and pushes.
+	BatchSize int `json:"batchSize"`
+	// Concurrency is how many events of a batch are pushed at once (a
+	// batch holds at most one event per product, so order is kept).
+	Concurrency int `json:"concurrency"`
+	// PollInterval is the fallback when no NOTIFY arrives (and how often
+	// events waiting for a retry are looked at).
+	PollInterval time.Duration `json:"pollInterval"`
+	// RetryInitial and RetryMax bound the exponential backoff, both for a
+	// failing event and while Directus is unreachable.
+	RetryInitial time.Duration `json:"retryInitial"`
+	RetryMax     time.Duration `json:"retryMax"`
+	// MaxAttempts: an event refused this often is dead-lettered (dead_at).
+	// Directus being unreachable does not count as an attempt.
+	MaxAttempts int `json:"maxAttempts"`
+}
+
+// Reconcile tunes the full comparison of Postgres and Directus.
+type Reconcile struct {
+	// Interval between full reconciles in serve; 0 turns them off.
+	Interval time.Duration `json:"interval"`
+	// PageSize is how many products are compared and fixed per batch.
+	PageSize int `json:"pageSize"`
+}
+
+// Loader reads catalog-sync's document.
+var Loader = config.Loader[Spec]{
+	APIVersion: "shop.goshop.dev/v1alpha1",
+	Kind:       "CatalogSyncConfig",
+	EnvPrefix:  "SYNC",
+	Defaults:   Defaults(),
+}
+
+// Defaults are used when neither file nor environment sets a field.
+func Defaults() Spec {
+	return Spec{
+		HTTP:      httpserver.DefaultConfig(":8082"),
+		Telemetry: telemetry.DefaultConfig(),
+		Database:  postgres.DefaultConfig(),
+		Directus:  Directus{URL: "http://127.0.0.1:8055", Timeout: 10 * time.Second},
+		Relay: Relay{BatchSize: 100, Concurrency: 8, PollInterval: 5 * time.Second, RetryInitial: 500 * time.Millisecond,
+			RetryMax: time.Minute, MaxAttempts: 10},
+		Reconcile: Reconcile{Interval: 10 * time.Minute, PageSize: 500},
+	}
+}
+
+// Validate checks every field and names each bad one.
+func (s *Spec) Validate() config.FieldErrors {
+	var errs config.FieldErrors
+	s.HTTP.Validate("spec.http", errs.Add)
+	s.Telemetry.Validate("spec.telemetry", errs.Add)
+	s.Database.Validate("spec.database", errs.Add)
+	u, err := url.Parse(s.Directus.URL)
+	errs.Check(err == nil && (u.Scheme == "http" || u.Scheme == "https") && u.Host != "" && !strings.HasSuffix(s.Directus.URL, "/"),
+		"spec.directus.url", "must be an http(s) base URL without a trailing slash, such as http://127.0.0.1:8055")
+	errs.Check(s.Directus.Timeout >= 100*time.Millisecond, "spec.directus.timeout", "must be at least 100ms")
+	r := s.Relay
+	errs.Check(r.BatchSize >= 1 && r.BatchSize <= 1000, "spec.relay.batchSize", "must be between 1 and 1000")
+	errs.Check(r.Concurrency >= 1 && r.Concurrency <= 64, "spec.relay.concurrency", "must be between 1 and 64")
+	errs.Check(r.PollInterval >= 10*time.Millisecond, "spec.relay.pollInterval", "must be at least 10ms")
+	errs.Check(r.RetryInitial > 0, "spec.relay.retryInitial", "must be a positive duration")
+	errs.Check(r.RetryMax >= r.RetryInitial, "spec.relay.retryMax", "must be at least retryInitial")
+	errs.Check(r.MaxAttempts >= 1, "spec.relay.maxAttempts", "must be at least 1")
+	errs.Check(s.Reconcile.Interval == 0 || s.Reconcile.Interval >= time.Second, "spec.reconcile.interval", "must be 0 (off) or at least 1s")
+	errs.Check(s.Reconcile.PageSize >= 1 && s.Reconcile.PageSize <= 5000, "spec.reconcile.pageSize", "must be between 1 and 5000")
+	return errs
+}

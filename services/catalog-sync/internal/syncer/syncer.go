@@ -1,0 +1,172 @@
+// Package syncer wires catalog-sync from its configuration: the Postgres
+// pool, the Directus client, the outbox relay, the periodic reconcile and
+// the admin HTTP server (/livez, /readyz, /metrics). cmd/catalog-sync and
+// the tests build the service through here.
+package syncer
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/jackc/pgx/v5/pgxpool"
+
+	"github.com/goshop-platform/shop/services/catalog-sync/internal/directus"
+	"github.com/goshop-platform/shop/services/catalog-sync/internal/reconcile"
+	"github.com/goshop-platform/shop/services/catalog-sync/internal/relay"
+	"github.com/goshop-platform/shop/services/catalog-sync/internal/syncconfig"
+	"github.com/goshop-platform/shop/services/platform/httpserver"
+	"github.com/goshop-platform/shop/services/platform/postgres"
+	"github.com/goshop-platform/shop/services/platform/telemetry"
+)
+
+// Syncer is a wired catalog-sync.
+type Syncer struct {
+	DB         *pgxpool.Pool
+	Directus   *directus.Client
+	Relay      *relay.Relay
+	Reconciler *reconcile.Reconciler
+	Server     *httpserver.Server
+	spec       syncconfig.Spec
+	log        *slog.Logger
+	schemaOK   atomic.Bool
+}
+
+// ErrNoToken is returned when spec.directus.token is empty.
+var ErrNoToken = errors.New("spec.directus.token (SYNC_DIRECTUS_TOKEN or SYNC_DIRECTUS_TOKEN_FILE) must be set to the sync identity's static Directus token")
+
+// New builds the service; it connects lazily and reports readiness on
+// /readyz (Postgres, Directus, and the schema having been ensured).
+func New(ctx context.Context, spec syncconfig.Spec, log *slog.Logger) (*Syncer, error) {
+	if spec.Directus.Token == "" {
+		return nil, ErrNoToken
+	}
+	db, err := postgres.Open(ctx, spec.Database)
+	if err != nil {
+		return nil, err
+	}
+	metrics := telemetry.NewMetrics()
+	dc := directus.New(spec.Directus.URL, spec.Directus.Token.Value(), spec.Directus.Timeout)
+	s := &Syncer{DB: db, Directus: dc, spec: spec, log: log}
+	r := spec.Relay
+	s.Relay = relay.New(db, dc, relay.Config{BatchSize: r.BatchSize, Concurrency: r.Concurrency, PollInterval: r.PollInterval,
+		RetryInitial: r.RetryInitial, RetryMax: r.RetryMax, MaxAttempts: r.MaxAttempts},
+		log.With("component", "relay"), relay.NewMetrics(metrics.Registry))
+	s.Reconciler = &reconcile.Reconciler{DB: db, Target: dc, PageSize: spec.Reconcile.PageSize,
+		Metrics: reconcile.NewMetrics(metrics.Registry), Log: log.With("component", "reconcile")}
+	s.Server = httpserver.New(spec.HTTP, log, metrics,
+		httpserver.Check{Name: "postgres", Func: func(ctx context.Context) error { return db.Ping(ctx) }},
+		httpserver.Check{Name: "directus", Func: dc.Ping},
+		httpserver.Check{Name: "directus-schema", Func: func(context.Context) error {
+			if !s.schemaOK.Load() {
+				return errors.New("products schema not ensured yet")
+			}
+			return nil
+		}},
+	)
+	return s, nil
+}
+
+// EnsureSchema applies the Directus schema once and logs what changed.
+// With spec.directus.adminToken it does so as that admin and also ensures
+// the service identity whose token is spec.directus.token; without, the
+// service token itself must be allowed to manage the schema.
+func (s *Syncer) EnsureSchema(ctx context.Context) error {
+	c := s.Directus
+	d := s.spec.Directus
+	if d.AdminToken != "" {
+		c = directus.New(d.URL, d.AdminToken.Value(), d.Timeout)
+	}
+	rep, err := c.EnsureSchema(ctx)
+	if err != nil {
+		return err
+	}
+	if d.AdminToken != "" {
+		changed, err := c.EnsureIdentity(ctx, d.Token.Value())
+		if err != nil {
+			return err
+		}
+		s.log.Info("directus service identity ensured", "user", directus.IdentityEmail, "policy", directus.IdentityPolicy, "changed", changed)
+	}
+	s.log.Info("directus schema ensured", "changed", rep.Changed(), "created_collection", rep.CreatedCollection,
+		"created_fields", rep.CreatedFields, "granted_public_read", rep.PublicRead, "removed_public", rep.RemovedPublic)
+	s.schemaOK.Store(true)
+	return nil
+}
+
+// Run serves the admin endpoints, ensures the schema (retrying while
+// Directus is away), then relays and reconciles until ctx ends. On ctx end
+// the relay finishes its batch, /readyz turns unready and the server drains.
+func (s *Syncer) Run(ctx context.Context) error {
+	var wg sync.WaitGroup
+	errc := make(chan error, 3)
+	wg.Add(1)
+	go func() { defer wg.Done(); errc <- s.Server.Run(ctx) }()
+	wg.Add(1)
+	go func() {
+		defer wg.Done()
+		if !s.ensureSchemaUntilDone(ctx) {
+			return
+		}
+		var inner sync.WaitGroup
+		inner.Add(1)
+		go func() { defer inner.Done(); errc <- s.Relay.Run(ctx) }()
+		if s.spec.Reconcile.Interval > 0 {
+			s.reconcileLoop(ctx)
+		}
+		inner.Wait()
+	}()
+	wg.Wait()
+	close(errc)
+	var first error
+	for err := range errc {
+		if err != nil && first == nil {
+			first = err
+		}
+	}
+	if first != nil {
+		return fmt.Errorf("catalog-sync: %w", first)
+	}
+	return nil
+}
+
+func (s *Syncer) ensureSchemaUntilDone(ctx context.Context) bool {
+	wait := s.spec.Relay.RetryInitial
+	for {
+		err := s.EnsureSchema(ctx)
+		if err == nil {
+			return true
+		}
+		s.log.Warn("directus schema not ensured, retrying", "error", err, "retry_in", wait)
+		select {
+		case <-ctx.Done():
+			return false
+		case <-time.After(wait):
+		}
+		wait = min(wait*2, s.spec.Relay.RetryMax)
+	}
+}
+
+// reconcileLoop reconciles at once (catching up on whatever happened while
+// catalog-sync was away) and then every interval.
+func (s *Syncer) reconcileLoop(ctx context.Context) {
+	t := time.NewTicker(s.spec.Reconcile.Interval)
+	defer t.Stop()
+	for {
+		if _, err := s.Reconciler.Run(ctx); err != nil && ctx.Err() == nil {
+			s.log.Warn("reconcile failed, next at the interval", "error", err)
+		}
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+		}
+	}
+}
+
+// Close releases the pool.
+func (s *Syncer) Close() { s.DB.Close() }
