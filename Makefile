@@ -13,7 +13,7 @@ FUZZTIME ?= 10s
 help: ## list the targets
 	@grep -hE '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-10s %s\n", $$1, $$2}'
 
-dev: ## run the whole shop locally (PostgreSQL, Redis, api, 2 order-workers) without Docker
+dev: ## run the whole shop locally (PostgreSQL, Redis, api, 2 order-workers, Directus, catalog-sync) without Docker
 	@scripts/dev.sh
 
 test: lint directus unit ## everything CI runs: lint, then unit + integration tests on real PostgreSQL, Redis and Directus

@@ -2,7 +2,8 @@
 # make dev: run the whole shop locally without Docker.
 # Starts PostgreSQL and Redis as local processes under .dev/ (or uses
 # DATABASE_URL / REDIS_URL when given), migrates, creates a demo admin and a
-# demo catalogue, runs the api and two order-workers, and stops everything on Ctrl-C.
+# demo catalogue, runs the api, two order-workers, Directus and catalog-sync,
+# and stops everything on Ctrl-C.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 ROOT=$PWD
@@ -10,7 +11,10 @@ STATE=${SHOP_DEV_DIR:-$ROOT/.dev}
 PG_PORT=${PG_PORT:-5432}
 REDIS_PORT=${REDIS_PORT:-6379}
 API_PORT=${API_PORT:-8080}
-ADMIN_EMAIL=admin@shop.local
+DIRECTUS_PORT=${DIRECTUS_PORT:-8055}
+DIRECTUS_ADMIN_TOKEN=dev-directus-admin-token
+SYNC_TOKEN=dev-catalog-sync-token
+ADMIN_EMAIL=admin@example.com
 ADMIN_PASSWORD=${ADMIN_PASSWORD:-shop-admin-demo}
 CUSTOMER_EMAIL=customer@shop.local
 CUSTOMER_PASSWORD=shop-customer-demo
@@ -64,9 +68,10 @@ if [[ -z "${REDIS_URL:-}" ]]; then
   export REDIS_URL="redis://127.0.0.1:$REDIS_PORT/0"
 fi
 
-say "building api and order-worker"
+say "building api, order-worker and catalog-sync"
 go build -o "$ROOT/bin/api" ./services/api/cmd/api
 go build -o "$ROOT/bin/order-worker" ./services/order-worker/cmd/order-worker
+go build -o "$ROOT/bin/catalog-sync" ./services/catalog-sync/cmd/catalog-sync
 
 export API_DATABASE_URL=$DATABASE_URL API_REDIS_URL=$REDIS_URL
 export API_HTTP_ADDR=127.0.0.1:$API_PORT API_HTTP_DRAIN_DELAY=0s
@@ -103,6 +108,55 @@ done
 curl -fsS -o /dev/null -X POST "http://127.0.0.1:$API_PORT/api/v1/auth/register" -H 'Content-Type: application/json' \
   -d "{\"email\":\"$CUSTOMER_EMAIL\",\"password\":\"$CUSTOMER_PASSWORD\"}" 2>/dev/null || true
 
+
+# Directus (the storefront's product content) and catalog-sync keeping it
+# equal to Postgres. SKIP_DIRECTUS=1 leaves both out (saves ~300 MB).
+start_directus() {
+  scripts/install-directus.sh
+  local home="${XDG_CACHE_HOME:-$HOME/.cache}/goshop/directus-12.4.0"
+  local node; node=$(sed -n 's/^node=//p' "$home/.goshop-install")
+  [[ -x "$node" ]] || die "Directus install incomplete; run scripts/install-directus.sh"
+  port_busy "$DIRECTUS_PORT" && die "port $DIRECTUS_PORT is in use; stop that Directus or run: DIRECTUS_PORT=8056 make dev (or SKIP_DIRECTUS=1)"
+  local db=directus
+  if [[ -n "${PG_STARTED:-}" ]]; then
+    as_pg "$PG_BIN/psql" -h 127.0.0.1 -p "$PG_PORT" -U postgres -tAc "SELECT 1 FROM pg_database WHERE datname='$db'" | grep -q 1 \
+      || as_pg "$PG_BIN/createdb" -h 127.0.0.1 -p "$PG_PORT" -U postgres "$db"
+  fi
+  mkdir -p "$STATE/directus/uploads" "$STATE/directus/extensions"
+  [[ -f "$STATE/directus/secret" ]] || head -c 32 /dev/urandom | od -An -tx1 | tr -d ' \n' > "$STATE/directus/secret"
+  local env=(PATH="$(dirname "$node"):/usr/bin:/bin" HOME="$STATE/directus" HOST=127.0.0.1 PORT="$DIRECTUS_PORT"
+    PUBLIC_URL="http://127.0.0.1:$DIRECTUS_PORT" DB_CLIENT=pg DB_HOST=127.0.0.1 DB_PORT="$PG_PORT" DB_DATABASE="$db"
+    DB_USER=postgres DB_PASSWORD= SECRET="$(cat "$STATE/directus/secret")" ADMIN_EMAIL=admin@example.com
+    ADMIN_PASSWORD="$ADMIN_PASSWORD" ADMIN_TOKEN="$DIRECTUS_ADMIN_TOKEN" TELEMETRY=false PROJECT_OWNER_ENABLED=false
+    LICENSE_KEY_MANAGEMENT_ENABLED=false AI_ENABLED=false EMAIL_VERIFY_SETUP=false PACKAGE_FILE_LOCATION="$home"
+    EXTENSIONS_PATH="$STATE/directus/extensions" STORAGE_LOCAL_ROOT="$STATE/directus/uploads" LOG_STYLE=raw)
+  local run="$home/node_modules/@directus/api/dist/cli/run.js"
+  say "starting Directus on http://127.0.0.1:$DIRECTUS_PORT (logs: $STATE/directus.log)"
+  (cd "$STATE/directus" && env -i "${env[@]}" "$node" "$run" bootstrap >>"$STATE/directus.log" 2>&1) \
+    || { tail -20 "$STATE/directus.log"; die "Directus bootstrap failed; see $STATE/directus.log"; }
+  (cd "$STATE/directus" && exec env -i "${env[@]}" "$node" "$run" start >>"$STATE/directus.log" 2>&1) &
+  PIDS+=($!)
+  for _ in $(seq 1 150); do
+    curl -fsS "http://127.0.0.1:$DIRECTUS_PORT/server/ping" >/dev/null 2>&1 && return
+    sleep 0.2
+  done
+  tail -20 "$STATE/directus.log"; die "Directus did not answer /server/ping; see $STATE/directus.log"
+}
+if [[ -z "${SKIP_DIRECTUS:-}" ]]; then
+  if [[ -z "${PG_STARTED:-}" ]]; then
+    say "Directus needs the local PostgreSQL of make dev; skipping it (DATABASE_URL was given)"
+  else
+    start_directus
+    say "starting catalog-sync (admin http://127.0.0.1:8082, logs: $STATE/catalog-sync.log)"
+    SYNC_DATABASE_URL=$DATABASE_URL SYNC_DIRECTUS_URL=http://127.0.0.1:$DIRECTUS_PORT \
+      SYNC_DIRECTUS_TOKEN=$SYNC_TOKEN SYNC_DIRECTUS_ADMIN_TOKEN=$DIRECTUS_ADMIN_TOKEN \
+      SYNC_HTTP_ADDR=127.0.0.1:8082 SYNC_HTTP_DRAIN_DELAY=0s \
+      "$ROOT/bin/catalog-sync" serve >>"$STATE/catalog-sync.log" 2>&1 &
+    PIDS+=($!)
+    DIRECTUS_LINE="  Directus     http://127.0.0.1:$DIRECTUS_PORT/items/products (public read; admin UI: admin@example.com / $ADMIN_PASSWORD)"
+  fi
+fi
+
 cat <<MSG
 
   The shop is running. Ctrl-C stops everything.
@@ -110,6 +164,7 @@ cat <<MSG
   api          http://127.0.0.1:$API_PORT/api/v1/products
   OpenAPI      http://127.0.0.1:$API_PORT/api/v1/openapi.json
   metrics      http://127.0.0.1:$API_PORT/metrics   workers: http://127.0.0.1:8081/metrics http://127.0.0.1:8083/metrics
+${DIRECTUS_LINE:-  Directus     not started}
   PostgreSQL   $DATABASE_URL
   Redis        $REDIS_URL
 
