@@ -8,7 +8,7 @@ STATICCHECK_VERSION := v0.8.2
 STATICCHECK := $(TOOLS)/staticcheck-$(STATICCHECK_VERSION)/staticcheck
 FUZZTIME ?= 10s
 
-.PHONY: help dev test lint unit fuzz bench build tools directus clean-dev
+.PHONY: help dev test lint unit fuzz bench build tools directus n8n clean-dev
 
 help: ## list the targets
 	@grep -hE '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-10s %s\n", $$1, $$2}'
@@ -16,7 +16,7 @@ help: ## list the targets
 dev: ## run the whole shop locally (PostgreSQL, Redis, api, 2 order-workers, Directus, catalog-sync) without Docker
 	@scripts/dev.sh
 
-test: lint directus unit ## everything CI runs: lint, then unit + integration tests on real PostgreSQL, Redis and Directus
+test: lint directus n8n unit ## everything CI runs: lint, then unit + integration tests on real PostgreSQL, Redis, Directus and n8n
 
 unit: ## go tests of every module (starts throwaway PostgreSQL/Redis servers itself)
 	$(GO) test -race -count=1 -timeout 20m $(PKGS)
@@ -46,6 +46,9 @@ tools: $(STATICCHECK) ## install pinned Go tools into the cache
 
 directus: ## install the pinned Directus + Node 22 into the cache (first run ~1-2 min, then instant)
 	@scripts/install-directus.sh
+
+n8n: ## install the pinned n8n + Node 24 into the cache (first run ~4-5 min, then instant)
+	@scripts/install-n8n.sh
 
 $(STATICCHECK):
 	@echo "==> installing staticcheck $(STATICCHECK_VERSION) into $(dir $@)"

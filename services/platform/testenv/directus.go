@@ -256,11 +256,14 @@ func (s *DirectusServer) stop() {
 }
 
 // rssMB is the resident memory of the running process, 0 when unknown.
-func (s *DirectusServer) rssMB() int {
-	if s.cmd == nil {
+func (s *DirectusServer) rssMB() int { return processRSSMB(s.cmd) }
+
+// processRSSMB is the resident memory of cmd's process, 0 when unknown.
+func processRSSMB(cmd *exec.Cmd) int {
+	if cmd == nil || cmd.Process == nil {
 		return 0
 	}
-	f, err := os.Open(fmt.Sprintf("/proc/%d/status", s.cmd.Process.Pid))
+	f, err := os.Open(fmt.Sprintf("/proc/%d/status", cmd.Process.Pid))
 	if err != nil {
 		return 0
 	}

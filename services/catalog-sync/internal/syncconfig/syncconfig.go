@@ -21,8 +21,14 @@ type Spec struct {
 	Telemetry telemetry.Config  `json:"telemetry"`
 	Database  postgres.Config   `json:"database"`
 	Directus  Directus          `json:"directus"`
-	Relay     Relay             `json:"relay"`
-	Reconcile Reconcile         `json:"reconcile"`
+	// Target is where the relay pushes events: "directus" (the Directus
+	// REST API directly) or "n8n" (the webhook of the shipped n8n workflow,
+	// services/catalog-sync/n8n/catalog-sync-workflow.json, which writes to
+	// Directus). The reconcile talks to Directus directly in both modes.
+	Target    string    `json:"target"`
+	N8N       N8N       `json:"n8n"`
+	Relay     Relay     `json:"relay"`
+	Reconcile Reconcile `json:"reconcile"`
 }
 
 // Directus is the target CMS.
@@ -42,6 +48,21 @@ type Directus struct {
 	// manage the schema, and no identity is created.
 	AdminToken config.Secret `json:"adminToken"`
 	// Timeout bounds each Directus request.
+	Timeout time.Duration `json:"timeout"`
+}
+
+// Target values.
+const (
+	TargetDirectus = "directus"
+	TargetN8N      = "n8n"
+)
+
+// N8N is the n8n workflow the relay pushes to when Target is "n8n".
+type N8N struct {
+	// WebhookURL is the production URL of the workflow's Webhook node.
+	WebhookURL string `json:"webhookURL"`
+	// Timeout bounds each webhook call (the workflow makes up to two
+	// Directus requests before answering).
 	Timeout time.Duration `json:"timeout"`
 }
 
@@ -87,6 +108,8 @@ func Defaults() Spec {
 		Telemetry: telemetry.DefaultConfig(),
 		Database:  postgres.DefaultConfig(),
 		Directus:  Directus{URL: "http://127.0.0.1:8055", Timeout: 10 * time.Second},
+		Target:    TargetDirectus,
+		N8N:       N8N{WebhookURL: "http://127.0.0.1:5678/webhook/catalog-sync", Timeout: 30 * time.Second},
 		Relay: Relay{BatchSize: 100, Concurrency: 8, PollInterval: 5 * time.Second, RetryInitial: 500 * time.Millisecond,
 			RetryMax: time.Minute, MaxAttempts: 10},
 		Reconcile: Reconcile{Interval: 10 * time.Minute, PageSize: 500},
@@ -103,6 +126,13 @@ func (s *Spec) Validate() config.FieldErrors {
 	errs.Check(err == nil && (u.Scheme == "http" || u.Scheme == "https") && u.Host != "" && !strings.HasSuffix(s.Directus.URL, "/"),
 		"spec.directus.url", "must be an http(s) base URL without a trailing slash, such as http://127.0.0.1:8055")
 	errs.Check(s.Directus.Timeout >= 100*time.Millisecond, "spec.directus.timeout", "must be at least 100ms")
+	errs.Check(s.Target == TargetDirectus || s.Target == TargetN8N, "spec.target", `must be "directus" or "n8n"`)
+	if s.Target == TargetN8N {
+		w, err := url.Parse(s.N8N.WebhookURL)
+		errs.Check(err == nil && (w.Scheme == "http" || w.Scheme == "https") && w.Host != "",
+			"spec.n8n.webhookURL", "must be the http(s) URL of the workflow's webhook, such as http://127.0.0.1:5678/webhook/catalog-sync")
+		errs.Check(s.N8N.Timeout >= 100*time.Millisecond, "spec.n8n.timeout", "must be at least 100ms")
+	}
 	r := s.Relay
 	errs.Check(r.BatchSize >= 1 && r.BatchSize <= 1000, "spec.relay.batchSize", "must be between 1 and 1000")
 	errs.Check(r.Concurrency >= 1 && r.Concurrency <= 64, "spec.relay.concurrency", "must be between 1 and 64")

@@ -56,6 +56,7 @@ func TestEnvironmentOverridesAndSecretFile(t *testing.T) {
 func TestValidationNamesFields(t *testing.T) {
 	s := syncconfig.Defaults()
 	s.Directus.URL = "http://cms.local/"
+	s.Target = "kafka"
 	s.Relay.BatchSize = 0
 	s.Relay.RetryMax = s.Relay.RetryInitial / 2
 	s.Relay.MaxAttempts = 0
@@ -65,8 +66,32 @@ func TestValidationNamesFields(t *testing.T) {
 	for _, e := range s.Validate() {
 		got = append(got, e.Field)
 	}
-	want := "spec.directus.url,spec.relay.batchSize,spec.relay.retryMax,spec.relay.maxAttempts,spec.reconcile.interval,spec.reconcile.pageSize"
+	want := "spec.directus.url,spec.target,spec.relay.batchSize,spec.relay.retryMax,spec.relay.maxAttempts,spec.reconcile.interval,spec.reconcile.pageSize"
 	if strings.Join(got, ",") != want {
 		t.Fatalf("invalid fields %v, want %s", got, want)
+	}
+}
+
+func TestN8NTargetFromEnvironment(t *testing.T) {
+	l := syncconfig.Loader
+	l.Environ = func() []string {
+		return []string{"SYNC_TARGET=n8n", "SYNC_N8N_WEBHOOK_URL=http://n8n.local:5678/webhook/x", "SYNC_N8N_TIMEOUT=5s"}
+	}
+	doc, err := l.Load("")
+	if err != nil {
+		t.Fatal(err)
+	}
+	n := doc.Spec.N8N
+	if doc.Spec.Target != syncconfig.TargetN8N || n.WebhookURL != "http://n8n.local:5678/webhook/x" || n.Timeout.String() != "5s" {
+		t.Fatalf("target %q, n8n %+v", doc.Spec.Target, n)
+	}
+	s := syncconfig.Defaults()
+	s.Target, s.N8N.WebhookURL, s.N8N.Timeout = syncconfig.TargetN8N, "ftp://x", 0
+	var got []string
+	for _, e := range s.Validate() {
+		got = append(got, e.Field)
+	}
+	if strings.Join(got, ",") != "spec.n8n.webhookURL,spec.n8n.timeout" {
+		t.Fatalf("invalid fields %v", got)
 	}
 }

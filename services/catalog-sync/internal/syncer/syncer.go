@@ -16,6 +16,7 @@ import (
 	"github.com/jackc/pgx/v5/pgxpool"
 
 	"github.com/goshop-platform/shop/services/catalog-sync/internal/directus"
+	"github.com/goshop-platform/shop/services/catalog-sync/internal/n8n"
 	"github.com/goshop-platform/shop/services/catalog-sync/internal/reconcile"
 	"github.com/goshop-platform/shop/services/catalog-sync/internal/relay"
 	"github.com/goshop-platform/shop/services/catalog-sync/internal/syncconfig"
@@ -52,8 +53,19 @@ func New(ctx context.Context, spec syncconfig.Spec, log *slog.Logger) (*Syncer, 
 	metrics := telemetry.NewMetrics()
 	dc := directus.New(spec.Directus.URL, spec.Directus.Token.Value(), spec.Directus.Timeout)
 	s := &Syncer{DB: db, Directus: dc, spec: spec, log: log}
+	// The relay pushes to Directus directly, or through the n8n workflow;
+	// the reconcile always reads and fixes Directus directly.
+	var target relay.Target = dc
+	if spec.Target == syncconfig.TargetN8N {
+		nc, err := n8n.New(spec.N8N.WebhookURL, spec.N8N.Timeout, spec.Directus.URL, spec.Directus.Token.Value(), dc)
+		if err != nil {
+			db.Close()
+			return nil, err
+		}
+		target = nc
+	}
 	r := spec.Relay
-	s.Relay = relay.New(db, dc, relay.Config{BatchSize: r.BatchSize, Concurrency: r.Concurrency, PollInterval: r.PollInterval,
+	s.Relay = relay.New(db, target, relay.Config{BatchSize: r.BatchSize, Concurrency: r.Concurrency, PollInterval: r.PollInterval,
 		RetryInitial: r.RetryInitial, RetryMax: r.RetryMax, MaxAttempts: r.MaxAttempts},
 		log.With("component", "relay"), relay.NewMetrics(metrics.Registry))
 	s.Reconciler = &reconcile.Reconciler{DB: db, Target: dc, PageSize: spec.Reconcile.PageSize,

