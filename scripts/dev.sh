@@ -142,13 +142,47 @@ start_directus() {
   done
   tail -20 "$STATE/directus.log"; die "Directus did not answer /server/ping; see $STATE/directus.log"
 }
+
+# n8n (optional, ~750 MB): with N8N=1 catalog-sync hands events to the
+# shipped workflow instead of writing to Directus itself.
+start_n8n() {
+  scripts/install-n8n.sh
+  local home="${XDG_CACHE_HOME:-$HOME/.cache}/goshop/n8n-2.41.1"
+  local node; node=$(sed -n 's/^node=//p' "$home/.goshop-install")
+  [[ -x "$node" ]] || die "n8n install incomplete; run scripts/install-n8n.sh"
+  port_busy 5678 && die "port 5678 is in use; stop that n8n first"
+  mkdir -p "$STATE/n8n"
+  [[ -f "$STATE/n8n/key" ]] || head -c 24 /dev/urandom | od -An -tx1 | tr -d ' \n' > "$STATE/n8n/key"
+  local env=(PATH="$(dirname "$node"):/usr/bin:/bin" HOME="$STATE/n8n" N8N_USER_FOLDER="$STATE/n8n"
+    N8N_LISTEN_ADDRESS=127.0.0.1 N8N_PORT=5678 WEBHOOK_URL=http://127.0.0.1:5678/ N8N_ENCRYPTION_KEY="$(cat "$STATE/n8n/key")"
+    DB_TYPE=sqlite N8N_DIAGNOSTICS_ENABLED=false N8N_PERSONALIZATION_ENABLED=false N8N_VERSION_NOTIFICATIONS_ENABLED=false
+    N8N_TEMPLATES_ENABLED=false N8N_HIRING_BANNER_ENABLED=false N8N_LICENSE_AUTO_RENEW_ENABLED=false
+    N8N_COMMUNITY_PACKAGES_ENABLED=false N8N_AI_ENABLED=false EXTERNAL_FRONTEND_HOOKS_URLS= N8N_PUBLIC_API_DISABLED=true
+    N8N_ENFORCE_SETTINGS_FILE_PERMISSIONS=false NODE_ENV=production)
+  local bin="$home/node_modules/n8n/bin/n8n" wf="$ROOT/services/catalog-sync/n8n/catalog-sync-workflow.json"
+  local id; id=$(sed -n 's/^  "id": "\(.*\)",$/\1/p' "$wf" | head -1)
+  say "importing the catalog-sync workflow into n8n (logs: $STATE/n8n.log)"
+  (cd "$STATE/n8n" && env -i "${env[@]}" "$node" "$bin" import:workflow --input="$wf" >>"$STATE/n8n.log" 2>&1 \
+    && env -i "${env[@]}" "$node" "$bin" publish:workflow --id="$id" >>"$STATE/n8n.log" 2>&1) \
+    || { tail -20 "$STATE/n8n.log"; die "n8n workflow import failed; see $STATE/n8n.log"; }
+  say "starting n8n on http://127.0.0.1:5678"
+  (cd "$STATE/n8n" && exec env -i "${env[@]}" "$node" "$bin" start >>"$STATE/n8n.log" 2>&1) &
+  PIDS+=($!)
+  for _ in $(seq 1 300); do
+    curl -s http://127.0.0.1:5678/webhook/catalog-sync 2>/dev/null | grep -q "POST request" && return
+    sleep 0.2
+  done
+  tail -20 "$STATE/n8n.log"; die "n8n's catalog-sync webhook did not come up; see $STATE/n8n.log"
+}
 if [[ -z "${SKIP_DIRECTUS:-}" ]]; then
   if [[ -z "${PG_STARTED:-}" ]]; then
     say "Directus needs the local PostgreSQL of make dev; skipping it (DATABASE_URL was given)"
   else
     start_directus
-    say "starting catalog-sync (admin http://127.0.0.1:8082, logs: $STATE/catalog-sync.log)"
-    SYNC_DATABASE_URL=$DATABASE_URL SYNC_DIRECTUS_URL=http://127.0.0.1:$DIRECTUS_PORT \
+    SYNC_TARGET=directus
+    if [[ -n "${N8N:-}" ]]; then start_n8n; SYNC_TARGET=n8n; fi
+    say "starting catalog-sync, target $SYNC_TARGET (admin http://127.0.0.1:8082, logs: $STATE/catalog-sync.log)"
+    SYNC_TARGET=$SYNC_TARGET SYNC_N8N_WEBHOOK_URL=http://127.0.0.1:5678/webhook/catalog-sync SYNC_DATABASE_URL=$DATABASE_URL SYNC_DIRECTUS_URL=http://127.0.0.1:$DIRECTUS_PORT \
       SYNC_DIRECTUS_TOKEN=$SYNC_TOKEN SYNC_DIRECTUS_ADMIN_TOKEN=$DIRECTUS_ADMIN_TOKEN \
       SYNC_HTTP_ADDR=127.0.0.1:8082 SYNC_HTTP_DRAIN_DELAY=0s \
       "$ROOT/bin/catalog-sync" serve >>"$STATE/catalog-sync.log" 2>&1 &
