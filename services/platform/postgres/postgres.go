@@ -9,6 +9,7 @@ import (
 	"fmt"
 	"time"
 
+	"github.com/exaring/otelpgx"
 	"github.com/jackc/pgx/v5/pgconn"
 	"github.com/jackc/pgx/v5/pgxpool"
 
@@ -51,6 +52,9 @@ func Open(ctx context.Context, c Config) (*pgxpool.Pool, error) {
 	}
 	pc.MaxConns = c.MaxConns
 	pc.ConnConfig.ConnectTimeout = c.ConnectTimeout
+	// Client spans for queries inside a recorded trace only (otelpgx skips
+	// calls without a recording parent); statements without parameters.
+	pc.ConnConfig.Tracer = otelpgx.NewTracer(otelpgx.WithTrimSQLInSpanName(), otelpgx.WithDisableConnectionDetailsInAttributes())
 	pool, err := pgxpool.NewWithConfig(ctx, pc)
 	if err != nil {
 		return nil, fmt.Errorf("create database pool: %w", err)

@@ -68,5 +68,7 @@ func Open(c Config) (*redis.Client, error) {
 	opts.WriteTimeout = c.WriteTimeout
 	opts.PoolSize = c.PoolSize
 	opts.MaxRetries = 1
-	return redis.NewClient(opts), nil
+	rdb := redis.NewClient(opts)
+	rdb.AddHook(newTracingHook(opts.Addr, opts.DB))
+	return rdb, nil
 }

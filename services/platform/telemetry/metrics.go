@@ -62,7 +62,7 @@ func (m *Metrics) Middleware(next http.Handler) http.Handler {
 		next.ServeHTTP(sw, r)
 		route := RoutePattern(r)
 		m.requests.WithLabelValues(route, r.Method, strconv.Itoa(sw.Status())).Inc()
-		m.duration.WithLabelValues(route, r.Method).Observe(time.Since(start).Seconds())
+		ObserveWithTrace(r.Context(), m.duration.WithLabelValues(route, r.Method), time.Since(start).Seconds())
 	})
 }
 

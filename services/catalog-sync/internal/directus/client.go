@@ -16,6 +16,8 @@ import (
 	"net/url"
 	"strconv"
 	"time"
+
+	"github.com/goshop-platform/shop/services/platform/telemetry"
 )
 
 // Collection is the Directus collection catalog-sync owns.
@@ -31,7 +33,7 @@ type Client struct {
 
 // New returns a client for base (no trailing slash) authenticating with token.
 func New(base, token string, timeout time.Duration) *Client {
-	return &Client{base: base, token: token, timeout: timeout, http: &http.Client{}}
+	return &Client{base: base, token: token, timeout: timeout, http: &http.Client{Transport: telemetry.Transport()}}
 }
 
 // Error is a Directus answer other than 2xx.

@@ -24,6 +24,7 @@ import (
 	"time"
 
 	"github.com/goshop-platform/shop/services/catalog-sync/internal/directus"
+	"github.com/goshop-platform/shop/services/platform/telemetry"
 )
 
 // Request is the webhook's body.
@@ -59,7 +60,7 @@ func New(webhookURL string, timeout time.Duration, directusURL, directusToken st
 	}
 	health := (&url.URL{Scheme: u.Scheme, Host: u.Host, Path: "/healthz"}).String()
 	return &Client{webhook: webhookURL, health: health, directus: d, dURL: directusURL, dToken: directusToken,
-		timeout: timeout, http: &http.Client{}}, nil
+		timeout: timeout, http: &http.Client{Transport: telemetry.Transport()}}, nil
 }
 
 // Error is a webhook answer other than 2xx.

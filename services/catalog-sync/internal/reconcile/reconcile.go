@@ -16,6 +16,9 @@ import (
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgxpool"
 	"github.com/prometheus/client_golang/prometheus"
+	"go.opentelemetry.io/otel"
+	"go.opentelemetry.io/otel/attribute"
+	"go.opentelemetry.io/otel/codes"
 
 	"github.com/goshop-platform/shop/services/catalog-sync/internal/directus"
 	"github.com/goshop-platform/shop/services/catalog-sync/internal/relay"
@@ -83,10 +86,22 @@ type Reconciler struct {
 	Log      *slog.Logger
 }
 
-// Run does one full reconcile.
-func (r *Reconciler) Run(ctx context.Context) (Result, error) {
+var tracer = otel.Tracer("github.com/goshop-platform/shop/services/catalog-sync/internal/reconcile")
+
+// Run does one full reconcile, traced as one span with the database reads
+// and Directus batch calls below it.
+func (r *Reconciler) Run(ctx context.Context) (res Result, err error) {
+	ctx, span := tracer.Start(ctx, "catalog-sync reconcile")
+	defer func() {
+		span.SetAttributes(attribute.Int("reconcile.products", res.Products), attribute.Int("reconcile.missing", res.Missing),
+			attribute.Int("reconcile.stale", res.Stale), attribute.Int("reconcile.extra", res.Extra))
+		if err != nil {
+			span.RecordError(err)
+			span.SetStatus(codes.Error, "reconcile failed")
+		}
+		span.End()
+	}()
 	began := time.Now()
-	var res Result
 	// Start below 0: Directus may hold items with id 0 or negative ids that
 	// Postgres never has. The Directus id column is a 32-bit integer, so
 	// its minimum is the lowest value a filter may name (only an item with

@@ -221,9 +221,11 @@ func (r *Relay) push(ctx context.Context, x row) pushed {
 	if err != nil {
 		return pushed{err: err, undecodable: true}
 	}
-	link := trace.LinkFromContext(propagation.TraceContext{}.Extract(ctx,
-		propagation.MapCarrier{"traceparent": ev.Traceparent}))
-	sctx, span := r.tracer.Start(ctx, "catalog-sync push", trace.WithLinks(link), trace.WithAttributes(
+	// The push continues the trace of the product write that queued the
+	// event (each event is pushed on its own, so it has exactly one parent):
+	// one trace then shows api → outbox → catalog-sync → Directus.
+	parent := propagation.TraceContext{}.Extract(ctx, propagation.MapCarrier{"traceparent": ev.Traceparent})
+	sctx, span := r.tracer.Start(parent, "catalog-sync push", trace.WithSpanKind(trace.SpanKindConsumer), trace.WithAttributes(
 		attribute.Int64("product.id", x.productID), attribute.Int64("product.version", x.version),
 		attribute.String("event.type", ev.Type), attribute.Int64("outbox.id", x.id)))
 	defer span.End()

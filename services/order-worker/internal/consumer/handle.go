@@ -71,7 +71,7 @@ func (c *Consumer) handle(ctx context.Context, msg redis.XMessage, claimed bool)
 		return
 	}
 	c.finish(ctx, msg, m, out)
-	c.metrics.observe(out, time.Since(start), time.Since(m.AcceptedAt))
+	c.metrics.observe(ctx, out, time.Since(start), time.Since(m.AcceptedAt))
 	span.SetAttributes(attribute.String("order.status", out.Status), attribute.Bool("order.duplicate", out.Duplicate))
 }
 

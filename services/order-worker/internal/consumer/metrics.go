@@ -9,6 +9,7 @@ import (
 
 	"github.com/goshop-platform/shop/services/order-worker/internal/processor"
 	"github.com/goshop-platform/shop/services/platform/orderstream"
+	"github.com/goshop-platform/shop/services/platform/telemetry"
 )
 
 // Metrics are order-worker's business metrics.
@@ -43,15 +44,15 @@ func NewMetrics(reg prometheus.Registerer, rdb *redis.Client) *Metrics {
 	return m
 }
 
-func (m *Metrics) observe(out processor.Outcome, took, sinceAccepted time.Duration) {
+func (m *Metrics) observe(ctx context.Context, out processor.Outcome, took, sinceAccepted time.Duration) {
 	result := out.Status
 	if out.Duplicate {
 		result = "duplicate"
 	}
 	m.processed.WithLabelValues(result, out.Reason).Inc()
-	m.duration.Observe(took.Seconds())
+	telemetry.ObserveWithTrace(ctx, m.duration, took.Seconds())
 	if !out.Duplicate {
-		m.endToEnd.Observe(sinceAccepted.Seconds())
+		telemetry.ObserveWithTrace(ctx, m.endToEnd, sinceAccepted.Seconds())
 	}
 }
 
