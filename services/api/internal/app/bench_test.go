@@ -5,34 +5,14 @@ import (
 	"net/http"
 	"os"
 	"os/exec"
-	"path/filepath"
-	"sync"
 	"testing"
 	"time"
 
 	vegeta "github.com/tsenart/vegeta/v12/lib"
 
+	"github.com/goshop-platform/shop/services/platform/benchreport"
 	"github.com/goshop-platform/shop/services/platform/testenv"
 )
-
-var (
-	baselineOnce sync.Once
-	baselinePath string
-	baselineErr  error
-)
-
-func baselineBinary(t testing.TB) string {
-	baselineOnce.Do(func() {
-		baselinePath = filepath.Join(filepath.Dir(apiBinary(t)), "xaddbaseline")
-		if out, err := exec.Command("go", "build", "-o", baselinePath, "../bench/xaddbaseline").CombinedOutput(); err != nil {
-			baselineErr = fmt.Errorf("go build: %v\n%s", err, out)
-		}
-	})
-	if baselineErr != nil {
-		t.Fatal(baselineErr)
-	}
-	return baselinePath
-}
 
 // BenchmarkIntakeVsBareXADD measures POST /api/v1/orders of a real api
 // process next to a bare Go handler that only decodes the body and XADDs
@@ -43,8 +23,12 @@ func BenchmarkIntakeVsBareXADD(b *testing.B) {
 	redisURL := testenv.Redis(b)
 	keys := b.TempDir()
 	writeKey(b, keys, "k1")
-	api := startProc(b, processEnv(testenv.MigratedDatabase(b), redisURL, keys, "API_TELEMETRY_LOG_LEVEL=warn",
-		"API_RATE_LIMIT_ORDERS_PER_USER=100000000", "API_RATE_LIMIT_REGISTER_PER_IP=1000"))
+	apiBinary(b) // build first: only the start is timed
+	env := processEnv(testenv.MigratedDatabase(b), redisURL, keys, "API_TELEMETRY_LOG_LEVEL=warn",
+		"API_RATE_LIMIT_ORDERS_PER_USER=100000000", "API_RATE_LIMIT_REGISTER_PER_IP=1000")
+	began := time.Now()
+	api := startProc(b, env)
+	ready := time.Since(began)
 	expect(b, call(b, api.base, req{method: "POST", path: "/api/v1/auth/register",
 		body: map[string]string{"email": "bench@example.com", "password": "bench-password"}}), 201)
 	var s session
@@ -52,7 +36,7 @@ func BenchmarkIntakeVsBareXADD(b *testing.B) {
 		body: map[string]string{"email": "bench@example.com", "password": "bench-password"}}), 200).json(b, &s)
 
 	port := testenv.FreePort(b)
-	bl := exec.Command(baselineBinary(b), fmt.Sprintf("127.0.0.1:%d", port), redisURL)
+	bl := exec.Command(builtBinary(b, "xaddbaseline", "../bench/xaddbaseline"), fmt.Sprintf("127.0.0.1:%d", port), redisURL)
 	if err := bl.Start(); err != nil {
 		b.Fatal(err)
 	}
@@ -69,28 +53,39 @@ func BenchmarkIntakeVsBareXADD(b *testing.B) {
 	body := []byte(`{"items":[{"product_id":1,"quantity":2},{"product_id":7,"quantity":1}]}`)
 	hdr := http.Header{"Content-Type": {"application/json"}, "Authorization": {"Bearer " + s.AccessToken}}
 	targets := []struct{ name, url string }{{"api", api.base}, {"bare XADD", baseline}}
+	idle, _ := benchreport.RSS(api.cmd.Process.Pid)
 	b.ResetTimer()
 	const workers = 16
-	maxRate := map[string]float64{}
+	dur := benchreport.Pick(5*time.Second, time.Second)
+	maxRate := map[string]vegeta.Metrics{}
 	for _, tg := range targets {
-		m := attack(tg.url, hdr, body, vegeta.Rate{}, 5*time.Second, workers)
-		maxRate[tg.name] = m.Throughput
-		fmt.Printf("intake max  %-10s %8.0f req/s  p50 %6.2f ms  p99 %6.2f ms  success %.4f  (%d workers, closed model)\n",
-			tg.name, m.Throughput, ms(m.Latencies.P50), ms(m.Latencies.P99), m.Success, workers)
+		maxRate[tg.name] = attack(tg.url, hdr, body, vegeta.Rate{}, dur, workers)
 	}
-	ratio := maxRate["api"] / maxRate["bare XADD"]
-	fmt.Printf("intake ratio api / bare XADD = %.2f\n", ratio)
-	b.ReportMetric(maxRate["api"], "api-req/s")
-	b.ReportMetric(maxRate["bare XADD"], "xadd-req/s")
-	b.ReportMetric(ratio, "ratio")
-	for _, rate := range []int{500, 1000, 2000} {
+	loaded, _ := benchreport.RSS(api.cmd.Process.Pid)
+	record(b, benchreport.Row{Section: "intake", Name: fmt.Sprintf("max throughput (closed model, %d workers)", workers),
+		Value: maxRate["api"].Throughput, Unit: "req/s", Baseline: maxRate["bare XADD"].Throughput, Against: "bare XADD handler", Target: ">= 0.7"})
+	for _, rate := range benchreport.Pick([]int{500, 1000, 2000}, []int{500}) {
+		m := map[string]vegeta.Metrics{}
 		for _, tg := range targets {
-			m := attack(tg.url, hdr, body, vegeta.Rate{Freq: rate, Per: time.Second}, 4*time.Second, workers)
-			fmt.Printf("intake @%-5d %-10s p50 %6.2f ms  p99 %6.2f ms  success %.4f  achieved %7.0f req/s\n",
-				rate, tg.name, ms(m.Latencies.P50), ms(m.Latencies.P99), m.Success, m.Throughput)
+			m[tg.name] = attack(tg.url, hdr, body, vegeta.Rate{Freq: rate, Per: time.Second}, benchreport.Pick(4*time.Second, time.Second), workers)
+		}
+		for _, q := range []struct {
+			name string
+			get  func(vegeta.Metrics) time.Duration
+		}{{"p50", func(m vegeta.Metrics) time.Duration { return m.Latencies.P50 }}, {"p99", func(m vegeta.Metrics) time.Duration { return m.Latencies.P99 }}} {
+			record(b, benchreport.Row{Section: "intake", Name: fmt.Sprintf("%s at %d req/s (api success %.3f)", q.name, rate, m["api"].Success),
+				Value: ms(q.get(m["api"])), Unit: "ms", Baseline: ms(q.get(m["bare XADD"])), Against: "bare XADD handler"})
+		}
+		if rate == 2000 {
+			record(b, benchreport.Row{Section: "intake", Name: "api p99 at 2000 req/s (target)", Value: ms(m["api"].Latencies.P99), Unit: "ms", Target: "<= 5"})
 		}
 	}
 	b.StopTimer()
+	size, _ := benchreport.FileMB(apiBinary(b))
+	record(b, benchreport.Row{Section: "footprint", Name: "api start-to-ready (±20 ms poll)", Value: ready.Seconds(), Unit: "s", Target: "<= 1"})
+	record(b, benchreport.Row{Section: "footprint", Name: "api binary", Value: size, Unit: "MB"})
+	record(b, benchreport.Row{Section: "footprint", Name: "api RSS idle", Value: idle, Unit: "MB", Target: "<= 25"})
+	record(b, benchreport.Row{Section: "footprint", Name: "api RSS after max-throughput load", Value: loaded, Unit: "MB"})
 	_ = os.Stdout.Sync()
 }
 
@@ -109,3 +104,10 @@ func attack(base string, hdr http.Header, body []byte, rate vegeta.Rate, dur tim
 }
 
 func ms(d time.Duration) float64 { return float64(d.Microseconds()) / 1000 }
+
+func record(b *testing.B, r benchreport.Row) {
+	b.Helper()
+	if err := benchreport.Record(r); err != nil {
+		b.Fatal(err)
+	}
+}

@@ -15,6 +15,7 @@ import (
 	"github.com/google/uuid"
 	"github.com/redis/go-redis/v9"
 
+	"github.com/goshop-platform/shop/services/platform/benchreport"
 	"github.com/goshop-platform/shop/services/platform/orderstream"
 	"github.com/goshop-platform/shop/services/platform/testenv"
 )
@@ -40,11 +41,12 @@ const benchConcurrency = 8
 // same per-order SQL with 8 clients on the same server in the same run,
 // for a spread catalogue and for one hot product. Run with `make bench`.
 func BenchmarkWorkerVsPgbench(b *testing.B) {
-	const orders = 4000
+	orders := benchreport.Pick(4000, 400)
 	for _, sc := range []struct {
 		name     string
 		products int
-	}{{"spread-1000-products", 1000}, {"hot-1-product", 1}} {
+		target   string
+	}{{"spread-1000-products", 1000, ">= 1.0"}, {"hot-1-product", 1, ">= 2.0"}} {
 		b.Run(sc.name, func(b *testing.B) {
 			stocks := make([]int, sc.products)
 			for i := range stocks {
@@ -85,8 +87,8 @@ func BenchmarkWorkerVsPgbench(b *testing.B) {
 			b.ReportMetric(workerRate, "worker-orders/s")
 			b.ReportMetric(tps, "pgbench-tx/s")
 			b.ReportMetric(workerRate/tps, "ratio")
-			fmt.Printf("%-22s worker %8.0f orders/s   pgbench %8.0f tx/s   ratio %.2f   (%d orders, concurrency %d)\n",
-				sc.name, workerRate, tps, workerRate/tps, orders, benchConcurrency)
+			record(b, benchreport.Row{Section: "worker", Name: fmt.Sprintf("confirmed orders/s, %s (concurrency %d)", sc.name, benchConcurrency),
+				Value: workerRate, Unit: "orders/s", Baseline: tps, Against: "pgbench, same SQL", Target: sc.target})
 		})
 	}
 }
