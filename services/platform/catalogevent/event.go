@@ -50,15 +50,25 @@ type Event struct {
 // Enqueue writes the event for p into catalog_outbox inside tx, the same
 // transaction that changed the product.
 func Enqueue(ctx context.Context, tx pgx.Tx, typ string, p Product, traceparent string) error {
-	ev := Event{SchemaVersion: SchemaVersion, Type: typ, Product: p, Traceparent: traceparent}
-	payload, err := json.Marshal(ev)
-	if err != nil {
-		return fmt.Errorf("encode catalog event: %w", err)
+	return EnqueueAll(ctx, tx, typ, []Product{p}, []string{traceparent})
+}
+
+// EnqueueAll writes one event per product (traceparents[i] for ps[i]) in
+// one statement.
+func EnqueueAll(ctx context.Context, tx pgx.Tx, typ string, ps []Product, traceparents []string) error {
+	ids, versions, payloads := make([]int64, len(ps)), make([]int64, len(ps)), make([]string, len(ps))
+	for i, p := range ps {
+		b, err := json.Marshal(Event{SchemaVersion: SchemaVersion, Type: typ, Product: p, Traceparent: traceparents[i]})
+		if err != nil {
+			return fmt.Errorf("encode catalog event: %w", err)
+		}
+		ids[i], versions[i], payloads[i] = p.ID, p.Version, string(b)
 	}
-	_, err = tx.Exec(ctx, `INSERT INTO catalog_outbox (product_id, product_version, event_type, schema_version, payload, traceparent)
-		VALUES ($1, $2, $3, $4, $5, $6)`, p.ID, p.Version, typ, SchemaVersion, payload, traceparent)
+	_, err := tx.Exec(ctx, `INSERT INTO catalog_outbox (product_id, product_version, event_type, schema_version, payload, traceparent)
+		SELECT id, version, $3, $4, payload::jsonb, tp FROM unnest($1::bigint[], $2::bigint[], $5::text[], $6::text[]) AS e(id, version, payload, tp)`,
+		ids, versions, typ, SchemaVersion, payloads, traceparents)
 	if err != nil {
-		return fmt.Errorf("insert catalog_outbox row for product %d: %w", p.ID, err)
+		return fmt.Errorf("insert %d catalog_outbox row(s): %w", len(ps), err)
 	}
 	return nil
 }

@@ -54,7 +54,7 @@ func Open(ctx context.Context, c Config) (*pgxpool.Pool, error) {
 	pc.ConnConfig.ConnectTimeout = c.ConnectTimeout
 	// Client spans for queries inside a recorded trace only (otelpgx skips
 	// calls without a recording parent); statements without parameters.
-	pc.ConnConfig.Tracer = otelpgx.NewTracer(otelpgx.WithTrimSQLInSpanName(), otelpgx.WithDisableConnectionDetailsInAttributes())
+	pc.ConnConfig.Tracer = otelpgx.NewTracer(otelpgx.WithDisableConnectionDetailsInAttributes())
 	pool, err := pgxpool.NewWithConfig(ctx, pc)
 	if err != nil {
 		return nil, fmt.Errorf("create database pool: %w", err)

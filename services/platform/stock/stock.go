@@ -1,26 +1,30 @@
 // Package stock owns the one rule by which stock ever changes: inside the
-// caller's transaction, rows are changed in ascending product id order (so
-// concurrent transactions cannot deadlock on each other) with a conditional
-// UPDATE that refuses to take stock below zero, and every change bumps the
+// caller's transaction, rows are locked in ascending product id order (so
+// concurrent transactions cannot deadlock on each other) and changed with a
+// conditional UPDATE that refuses to take stock below zero, and every change bumps the
 // product's version and enqueues a catalogue event. order-worker (orders)
 // and api (admin adjustments) both go through Apply.
 package stock
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
-	"sort"
+	"slices"
 
 	"github.com/jackc/pgx/v5"
 
 	"github.com/goshop-platform/shop/services/platform/catalogevent"
 )
 
-// Change adds Delta (negative to take stock) to one product.
+// Change adds Delta (negative to take stock) to one product; the product's
+// catalogue event carries Traceparent (the trace of the request or order
+// that caused it).
 type Change struct {
-	ProductID int64
-	Delta     int
+	ProductID   int64
+	Delta       int
+	Traceparent string
 }
 
 // ErrUnknownProduct and ErrInsufficient are wrapped in *Error.
@@ -45,30 +49,65 @@ func (e *Error) Error() string {
 
 func (e *Error) Unwrap() error { return e.Reason }
 
-// Apply makes all changes or returns the first that cannot be made; the
-// caller must then roll back tx, since earlier changes may have been applied.
-// It returns the products after the change, in ascending id order.
-func Apply(ctx context.Context, tx pgx.Tx, changes []Change, traceparent string) ([]catalogevent.Product, error) {
-	sorted := append([]Change(nil), changes...)
-	sort.Slice(sorted, func(i, j int) bool { return sorted[i].ProductID < sorted[j].ProductID })
-	out := make([]catalogevent.Product, 0, len(sorted))
-	for _, c := range sorted {
-		p, err := catalogevent.Scan(tx.QueryRow(ctx, `UPDATE products
-			SET stock = stock + $2, version = version + 1, updated_at = now()
-			WHERE id = $1 AND stock + $2 >= 0
-			RETURNING `+catalogevent.Columns, c.ProductID, c.Delta))
-		if errors.Is(err, pgx.ErrNoRows) {
-			return nil, explain(ctx, tx, c.ProductID)
+// Apply makes all changes or returns the first (by product id) that cannot
+// be made; the caller must then roll back tx. Three statements whatever
+// the number of products: lock the rows in ascending id order, change them
+// all with one conditional UPDATE, enqueue their events. Changes of the
+// same product are summed. It returns the products after the change, in
+// ascending id order.
+func Apply(ctx context.Context, tx pgx.Tx, changes []Change) ([]catalogevent.Product, error) {
+	sum := map[int64]int{}
+	trace := map[int64]string{}
+	for _, c := range changes {
+		if _, seen := sum[c.ProductID]; !seen {
+			trace[c.ProductID] = c.Traceparent
 		}
-		if err != nil {
-			return nil, fmt.Errorf("change stock of product %d: %w", c.ProductID, err)
-		}
-		if err := catalogevent.Enqueue(ctx, tx, catalogevent.TypeUpserted, p, traceparent); err != nil {
-			return nil, err
-		}
-		out = append(out, p)
+		sum[c.ProductID] += c.Delta
+	}
+	ids := make([]int64, 0, len(sum))
+	for id := range sum {
+		ids = append(ids, id)
+	}
+	slices.Sort(ids)
+	deltas, traces := make([]int32, len(ids)), make([]string, len(ids))
+	for i, id := range ids {
+		deltas[i], traces[i] = int32(sum[id]), trace[id]
+	}
+	if _, err := tx.Exec(ctx, `SELECT 1 FROM products WHERE id = ANY($1) ORDER BY id FOR UPDATE`, ids); err != nil {
+		return nil, fmt.Errorf("lock products: %w", err)
+	}
+	rows, err := tx.Query(ctx, `UPDATE products SET stock = stock + c.delta, version = version + 1, updated_at = now()
+		FROM unnest($1::bigint[], $2::int[]) AS c(cid, delta)
+		WHERE id = c.cid AND stock + c.delta >= 0
+		RETURNING `+catalogevent.Columns, ids, deltas)
+	if err != nil {
+		return nil, fmt.Errorf("change stock: %w", err)
+	}
+	out, err := pgx.CollectRows(rows, func(r pgx.CollectableRow) (catalogevent.Product, error) { return catalogevent.Scan(r) })
+	if err != nil {
+		return nil, fmt.Errorf("change stock: %w", err)
+	}
+	if len(out) < len(ids) {
+		return nil, explain(ctx, tx, firstMissing(ids, out))
+	}
+	slices.SortFunc(out, func(a, b catalogevent.Product) int { return cmp.Compare(a.ID, b.ID) })
+	if err := catalogevent.EnqueueAll(ctx, tx, catalogevent.TypeUpserted, out, traces); err != nil {
+		return nil, err
 	}
 	return out, nil
+}
+
+func firstMissing(ids []int64, changed []catalogevent.Product) int64 {
+	done := map[int64]bool{}
+	for _, p := range changed {
+		done[p.ID] = true
+	}
+	for _, id := range ids {
+		if !done[id] {
+			return id
+		}
+	}
+	return 0
 }
 
 func explain(ctx context.Context, tx pgx.Tx, id int64) error {

@@ -132,7 +132,7 @@ var errAlreadyArchived = errors.New("already archived")
 func (s Store) AdjustStock(ctx context.Context, id int64, delta int, traceparent string) (Product, error) {
 	var out Product
 	err := pgx.BeginFunc(ctx, s.DB, func(tx pgx.Tx) error {
-		if _, err := stock.Apply(ctx, tx, []stock.Change{{ProductID: id, Delta: delta}}, traceparent); err != nil {
+		if _, err := stock.Apply(ctx, tx, []stock.Change{{ProductID: id, Delta: delta, Traceparent: traceparent}}); err != nil {
 			if errors.Is(err, stock.ErrUnknownProduct) {
 				return ErrNotFound
 			}

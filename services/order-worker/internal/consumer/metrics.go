@@ -20,6 +20,7 @@ type Metrics struct {
 	dead      *prometheus.CounterVec
 	transient *prometheus.CounterVec
 	claimed   prometheus.Counter
+	batch     prometheus.Histogram
 }
 
 // NewMetrics registers the worker's metrics and a collector that reads the
@@ -39,10 +40,15 @@ func NewMetrics(reg prometheus.Registerer, rdb *redis.Client) *Metrics {
 			Help: "Attempts that failed transiently and were retried, by dependency."}, []string{"dependency"}),
 		claimed: prometheus.NewCounter(prometheus.CounterOpts{Name: "shop_order_entries_claimed_total",
 			Help: "Entries taken over from consumers that held them longer than claimIdle."}),
+		batch: prometheus.NewHistogram(prometheus.HistogramOpts{Name: "shop_order_transaction_orders",
+			Help: "Orders decided per database transaction (group commit).", Buckets: []float64{1, 2, 4, 8, 16, 32, 64, 128}}),
 	}
-	reg.MustRegister(m.processed, m.duration, m.endToEnd, m.dead, m.transient, m.claimed, streamCollector{rdb})
+	reg.MustRegister(m.processed, m.duration, m.endToEnd, m.dead, m.transient, m.claimed, m.batch, streamCollector{rdb})
 	return m
 }
+
+// ObserveTransaction records how many orders one transaction decided.
+func (m *Metrics) ObserveTransaction(orders int) { m.batch.Observe(float64(orders)) }
 
 func (m *Metrics) observe(ctx context.Context, out processor.Outcome, took, sinceAccepted time.Duration) {
 	result := out.Status

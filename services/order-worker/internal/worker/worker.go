@@ -31,6 +31,7 @@ type Worker struct {
 	Consumer *consumer.Consumer
 	Server   *httpserver.Server
 	log      *slog.Logger
+	batcher  *processor.Batcher
 }
 
 // New builds the worker; it connects lazily and reports readiness on /readyz.
@@ -53,7 +54,8 @@ func New(ctx context.Context, spec workerconfig.Spec, log *slog.Logger) (*Worker
 		host, _ := os.Hostname()
 		name = host + "-" + strconv.Itoa(os.Getpid())
 	}
-	w.Consumer = consumer.New(rdb, &processor.Processor{DB: db}, notifier(spec, db, log), consumer.Config{
+	w.batcher = processor.NewBatcher(&processor.Processor{DB: db}, c.MaxOrdersPerTransaction, c.Transactions, cm.ObserveTransaction)
+	w.Consumer = consumer.New(rdb, w.batcher, notifier(spec, db, log), consumer.Config{
 		Name: name, Concurrency: c.Concurrency, BatchSize: c.BatchSize, Block: c.Block, ClaimIdle: c.ClaimIdle,
 		ClaimInterval: c.ClaimInterval, MaxDeliveries: c.MaxDeliveries, ConsumerGCAfter: c.ConsumerGCAfter,
 		DrainTimeout: c.DrainTimeout, RetryInitial: spec.Retry.Initial, RetryMax: spec.Retry.Max,
@@ -95,8 +97,10 @@ func (w *Worker) Run(ctx context.Context) error {
 	return nil
 }
 
-// Close releases the pools.
+// Close stops the order transactions and releases the pools; call it after
+// Run returned.
 func (w *Worker) Close() {
+	w.batcher.Close()
 	w.DB.Close()
 	_ = w.Redis.Close()
 }

@@ -31,8 +31,15 @@ type Consumer struct {
 	// Name identifies this replica in the consumer group; empty means the
 	// host name (the pod name in Kubernetes).
 	Name string `json:"name"`
-	// Concurrency is how many orders are processed at once (hot-reloaded).
+	// Concurrency is how many orders are in flight at once (hot-reloaded);
+	// it must exceed Transactions for orders to share transactions.
 	Concurrency int `json:"concurrency"`
+	// Transactions is how many order transactions run at once (each holds
+	// one database connection).
+	Transactions int `json:"transactions"`
+	// MaxOrdersPerTransaction caps how many waiting orders one transaction
+	// decides together (group commit); 1 turns batching off.
+	MaxOrdersPerTransaction int `json:"maxOrdersPerTransaction"`
 	// BatchSize is how many entries one XREADGROUP/XAUTOCLAIM fetches.
 	BatchSize int           `json:"batchSize"`
 	Block     time.Duration `json:"block"`
@@ -84,7 +91,7 @@ func Defaults() Spec {
 		Telemetry: telemetry.DefaultConfig(),
 		Database:  postgres.DefaultConfig(),
 		Redis:     redisconn.DefaultConfig(),
-		Consumer: Consumer{Concurrency: 8, BatchSize: 32, Block: 2 * time.Second, ClaimIdle: 30 * time.Second,
+		Consumer: Consumer{Concurrency: 64, Transactions: 4, MaxOrdersPerTransaction: 32, BatchSize: 32, Block: 2 * time.Second, ClaimIdle: 30 * time.Second,
 			ClaimInterval: 5 * time.Second, MaxDeliveries: 5, ConsumerGCAfter: time.Hour, DrainTimeout: 20 * time.Second},
 		Retry:    Retry{Initial: 100 * time.Millisecond, Max: 5 * time.Second},
 		Notifier: Notifier{Kind: "log", SMTP: SMTP{Addr: "127.0.0.1:25", From: "shop@localhost"}},
@@ -100,6 +107,9 @@ func (s *Spec) Validate() config.FieldErrors {
 	s.Redis.Validate("spec.redis", errs.Add)
 	c := s.Consumer
 	errs.Check(c.Concurrency >= 1 && c.Concurrency <= 1024, "spec.consumer.concurrency", "must be between 1 and 1024")
+	errs.Check(c.Transactions >= 1 && c.Transactions < int(s.Database.MaxConns), "spec.consumer.transactions",
+		"must be at least 1 and below spec.database.maxConns (status reads and dead letters need a connection too)")
+	errs.Check(c.MaxOrdersPerTransaction >= 1 && c.MaxOrdersPerTransaction <= 1000, "spec.consumer.maxOrdersPerTransaction", "must be between 1 and 1000")
 	errs.Check(c.BatchSize >= 1 && c.BatchSize <= 1000, "spec.consumer.batchSize", "must be between 1 and 1000")
 	errs.Check(c.Block >= 10*time.Millisecond, "spec.consumer.block", "must be at least 10ms")
 	errs.Check(c.ClaimIdle >= time.Second, "spec.consumer.claimIdle", "must be at least 1s")
