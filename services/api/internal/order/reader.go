@@ -20,6 +20,11 @@ func (r Reader) Get(ctx context.Context, id uuid.UUID) (Order, error) {
 		return o, err
 	}
 	p, err := r.Queue.Pending(ctx, id)
+	if errors.Is(err, ErrNotFound) {
+		// The worker may have committed the decision and dropped the pending
+		// record between the two reads: the database has it now.
+		return r.Store.Get(ctx, id)
+	}
 	if err != nil {
 		return Order{}, err
 	}
