@@ -13,6 +13,7 @@ import (
 	"testing"
 
 	"go.opentelemetry.io/otel"
+	"go.opentelemetry.io/otel/propagation"
 	"go.opentelemetry.io/otel/trace"
 
 	"github.com/goshop-platform/shop/services/platform/telemetry"
@@ -84,7 +85,8 @@ func TestLoggerAddsTraceIDs(t *testing.T) {
 }
 
 // With the SDK tracer that StartTracing installs, spans started by the
-// service carry ids the logger picks up.
+// service carry ids the logger picks up. Without an exporter a new trace is
+// not recorded, but one arriving sampled from the caller still is.
 func TestLoggerWithSDKSpan(t *testing.T) {
 	ctx := context.Background()
 	shutdown, err := telemetry.StartTracing(ctx, "api", "test", telemetry.Config{SampleRatio: 1})
@@ -99,9 +101,16 @@ func TestLoggerWithSDKSpan(t *testing.T) {
 	ctx, span := otel.Tracer("test").Start(ctx, "op")
 	defer span.End()
 	sc := span.SpanContext()
-	if !sc.IsValid() || !sc.IsSampled() {
-		t.Fatalf("span context %v not valid and sampled", sc)
+	if !sc.IsValid() || sc.IsSampled() {
+		t.Fatalf("span context %v: want valid, not sampled (no exporter)", sc)
 	}
+	remote := propagation.TraceContext{}.Extract(context.Background(),
+		propagation.MapCarrier{"traceparent": "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01"})
+	_, child := otel.Tracer("test").Start(remote, "op")
+	if !child.SpanContext().IsSampled() || !child.IsRecording() {
+		t.Fatal("a span under a sampled remote parent is not recorded")
+	}
+	child.End()
 	var buf bytes.Buffer
 	telemetry.NewLogger(&buf, "api", new(slog.LevelVar)).InfoContext(ctx, "x")
 	got := records(t, &buf)

@@ -15,12 +15,20 @@ import (
 
 // StartTracing installs the global tracer provider and the W3C trace-context
 // and baggage propagators. Without an endpoint no spans are exported, but
-// incoming trace context is still honoured and passed on. The returned
+// incoming trace context is still honoured and passed on (and trace ids
+// still reach the logs). The returned
 // function flushes and stops the exporter.
 func StartTracing(ctx context.Context, service, version string, cfg Config) (func(context.Context) error, error) {
 	otel.SetTextMapPropagator(propagation.NewCompositeTextMapPropagator(propagation.TraceContext{}, propagation.Baggage{}))
+	// Without an exporter, new traces are not recorded (recording them is
+	// pure cost); an incoming sampled trace still is, so the services after
+	// this one see the caller's decision.
+	root := sdktrace.TraceIDRatioBased(cfg.SampleRatio)
+	if cfg.OTLPEndpoint == "" {
+		root = sdktrace.NeverSample()
+	}
 	opts := []sdktrace.TracerProviderOption{
-		sdktrace.WithSampler(sdktrace.ParentBased(sdktrace.TraceIDRatioBased(cfg.SampleRatio))),
+		sdktrace.WithSampler(sdktrace.ParentBased(root)),
 		sdktrace.WithResource(resource.NewWithAttributes(semconv.SchemaURL,
 			semconv.ServiceName(service), semconv.ServiceVersion(version))),
 	}

@@ -54,6 +54,7 @@ func BenchmarkIntakeVsBareXADD(b *testing.B) {
 	hdr := http.Header{"Content-Type": {"application/json"}, "Authorization": {"Bearer " + s.AccessToken}}
 	targets := []struct{ name, url string }{{"api", api.base}, {"bare XADD", baseline}}
 	idle, _ := benchreport.RSS(api.cmd.Process.Pid)
+	idleAnon, _ := benchreport.Anon(api.cmd.Process.Pid)
 	b.ResetTimer()
 	const workers = 16
 	dur := benchreport.Pick(5*time.Second, time.Second)
@@ -85,6 +86,7 @@ func BenchmarkIntakeVsBareXADD(b *testing.B) {
 	record(b, benchreport.Row{Section: "footprint", Name: "api start-to-ready (±20 ms poll)", Value: ready.Seconds(), Unit: "s", Target: "<= 1"})
 	record(b, benchreport.Row{Section: "footprint", Name: "api binary", Value: size, Unit: "MB"})
 	record(b, benchreport.Row{Section: "footprint", Name: "api RSS idle", Value: idle, Unit: "MB", Target: "<= 25"})
+	record(b, benchreport.Row{Section: "footprint", Name: "  of which private (heap, stacks, runtime)", Value: idleAnon, Unit: "MB"})
 	record(b, benchreport.Row{Section: "footprint", Name: "api RSS after max-throughput load", Value: loaded, Unit: "MB"})
 	_ = os.Stdout.Sync()
 }

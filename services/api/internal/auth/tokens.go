@@ -42,6 +42,7 @@ type Tokens struct {
 	audience string
 	ttl      time.Duration
 	now      func() time.Time
+	verified verifiedCache
 }
 
 // NewTokens binds a key set to the issuer/audience/lifetime policy.
@@ -70,9 +71,17 @@ func (t *Tokens) Issue(p Principal) (string, error) {
 	return tok.SignedString(t.keys.keys[t.keys.activeID])
 }
 
+// leeway is the clock skew tolerated on exp, nbf and iat.
+const leeway = 5 * time.Second
+
 // Verify checks signature (ES256 only, key by kid), issuer, audience and
-// validity window, and returns the caller.
+// validity window, and returns the caller. A token verified before by this
+// process only has its validity window checked again.
 func (t *Tokens) Verify(raw string) (Principal, error) {
+	now := t.now()
+	if p, ok := t.verified.get(raw, now, leeway); ok {
+		return p, nil
+	}
 	var c claims
 	_, err := jwt.ParseWithClaims(raw, &c, func(tok *jwt.Token) (any, error) {
 		kid, _ := tok.Header["kid"].(string)
@@ -82,7 +91,7 @@ func (t *Tokens) Verify(raw string) (Principal, error) {
 		}
 		return &k.PublicKey, nil
 	}, jwt.WithValidMethods([]string{"ES256"}), jwt.WithIssuer(t.issuer), jwt.WithAudience(t.audience),
-		jwt.WithExpirationRequired(), jwt.WithIssuedAt(), jwt.WithTimeFunc(t.now), jwt.WithLeeway(5*time.Second))
+		jwt.WithExpirationRequired(), jwt.WithIssuedAt(), jwt.WithTimeFunc(t.now), jwt.WithLeeway(leeway))
 	if err != nil {
 		return Principal{}, fmt.Errorf("%w: %v", ErrInvalidToken, err)
 	}
@@ -90,5 +99,11 @@ func (t *Tokens) Verify(raw string) (Principal, error) {
 	if err != nil || id <= 0 || (c.Role != RoleCustomer && c.Role != RoleAdmin) {
 		return Principal{}, fmt.Errorf("%w: bad subject or role", ErrInvalidToken)
 	}
-	return Principal{UserID: id, Role: c.Role}, nil
+	p := Principal{UserID: id, Role: c.Role}
+	v := verified{p: p, expires: c.ExpiresAt.Time}
+	if c.NotBefore != nil {
+		v.notBefore = c.NotBefore.Time
+	}
+	t.verified.put(raw, v)
+	return p, nil
 }

@@ -40,11 +40,13 @@ func BenchmarkFootprint(b *testing.B) {
 		if err != nil {
 			b.Fatal(err)
 		}
+		anon, _ := benchreport.Anon(cmd.Process.Pid)
 		_ = cmd.Process.Kill()
 		_ = cmd.Wait()
 		size, _ := benchreport.FileMB(bin)
 		record(b, benchreport.Row{Section: "footprint", Name: "catalog-sync start-to-ready (checks Directus)", Value: ready.Seconds(), Unit: "s", Target: "<= 1"})
 		record(b, benchreport.Row{Section: "footprint", Name: "catalog-sync RSS idle", Value: rss, Unit: "MB", Target: "<= 25"})
+		record(b, benchreport.Row{Section: "footprint", Name: "  of which private (heap, stacks, runtime)", Value: anon, Unit: "MB"})
 		record(b, benchreport.Row{Section: "footprint", Name: "catalog-sync binary", Value: size, Unit: "MB"})
 	}
 }

@@ -1,0 +1,46 @@
+package auth
+
+import (
+	"sync"
+	"time"
+)
+
+// verifiedCache remembers access tokens whose signature, issuer and
+// audience this process has verified, with their validity window, so that
+// a client's next requests with the same token skip the ECDSA verification
+// (the largest CPU cost of an authenticated request). Keys are fixed for a
+// process's lifetime (rotation rolls the pods), so a verified token stays
+// verified; only its time window is checked again on every use.
+type verifiedCache struct {
+	mu sync.Mutex
+	m  map[string]verified
+}
+
+type verified struct {
+	p         Principal
+	notBefore time.Time
+	expires   time.Time
+}
+
+// verifiedCacheMax bounds memory (~0.5 KB per token): when full, the cache
+// starts over rather than tracking LRU order.
+const verifiedCacheMax = 20_000
+
+func (c *verifiedCache) get(raw string, now time.Time, leeway time.Duration) (Principal, bool) {
+	c.mu.Lock()
+	v, ok := c.m[raw]
+	c.mu.Unlock()
+	if !ok || now.Add(leeway).Before(v.notBefore) || !now.Add(-leeway).Before(v.expires) {
+		return Principal{}, false // not seen, or outside its window: the full check decides and explains
+	}
+	return v.p, true
+}
+
+func (c *verifiedCache) put(raw string, v verified) {
+	c.mu.Lock()
+	if c.m == nil || len(c.m) >= verifiedCacheMax {
+		c.m = make(map[string]verified, 1024)
+	}
+	c.m[raw] = v
+	c.mu.Unlock()
+}
