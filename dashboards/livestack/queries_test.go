@@ -1,0 +1,208 @@
+package livestack_test
+
+import (
+	"encoding/json"
+	"fmt"
+	"math"
+	"net/http"
+	"net/url"
+	"os"
+	"path/filepath"
+	"regexp"
+	"strconv"
+	"strings"
+	"testing"
+	"time"
+)
+
+// promQuery runs a PromQL query through the HTTP API: instant when step is
+// 0, else a range query from s.promStart to now.
+func promQuery(t *testing.T, s *stack, expr string, step time.Duration) ([]json.RawMessage, error) {
+	t.Helper()
+	v := url.Values{"query": {expr}}
+	path := "/api/v1/query"
+	if step > 0 {
+		path = "/api/v1/query_range"
+		v.Set("start", strconv.FormatInt(s.promStart.Unix(), 10))
+		v.Set("end", strconv.FormatInt(time.Now().Unix()+1, 10))
+		v.Set("step", step.String())
+	}
+	resp, err := http.PostForm(s.prometheus+path, v)
+	if err != nil {
+		return nil, err
+	}
+	defer resp.Body.Close()
+	var body struct {
+		Status string `json:"status"`
+		Error  string `json:"error"`
+		Data   struct {
+			Result []json.RawMessage `json:"result"`
+		} `json:"data"`
+	}
+	if err := json.NewDecoder(resp.Body).Decode(&body); err != nil {
+		return nil, err
+	}
+	if body.Status != "success" {
+		return nil, fmt.Errorf("%s: %s", body.Status, body.Error)
+	}
+	return body.Data.Result, nil
+}
+
+// scalar is the value of a one-series instant query, NaN-free, or -1.
+func scalar(t *testing.T, s *stack, expr string) float64 {
+	res, err := promQuery(t, s, expr, 0)
+	if err != nil || len(res) != 1 {
+		return -1
+	}
+	var r struct {
+		Value [2]any `json:"value"`
+	}
+	_ = json.Unmarshal(res[0], &r)
+	f, err := strconv.ParseFloat(fmt.Sprint(r.Value[1]), 64)
+	if err != nil {
+		return -1
+	}
+	return f
+}
+
+// waitScraped waits until Prometheus has scraped the load's end state (each
+// expression at least the value given): every order decided, the dead
+// letter, the product writes and the stock changes relayed to Directus.
+func waitScraped(t *testing.T, s *stack, l load) {
+	t.Helper()
+	atLeast := map[string]float64{
+		`sum(shop_orders_processed_total{result="confirmed"})`: float64(l.confirmed),
+		`sum(shop_orders_processed_total{result="failed"})`:    float64(l.failed),
+		`max(shop_order_dead_letters)`:                         1,
+		`sum(shop_catalog_sync_lag_seconds_count)`:             float64(l.productWrites),
+		`max(shop_catalog_outbox_pending) == bool 0`:           1,
+	}
+	for expr, v := range atLeast {
+		eventually(t, 20*time.Second, fmt.Sprintf("%s >= %v in Prometheus", expr, v), func() (bool, string) {
+			got := scalar(t, s, expr)
+			return got >= v, fmt.Sprint(got)
+		})
+	}
+	// Two more scrapes of every target, so the end state is a plateau of
+	// samples that rate() windows can span.
+	after := float64(time.Now().Add(2 * time.Second).Unix())
+	eventually(t, 10*time.Second, "two more scrapes of every target", func() (bool, string) {
+		got := scalar(t, s, "min(timestamp(up))")
+		return got >= after, fmt.Sprint(got)
+	})
+}
+
+// The dashboards' range queries run as Grafana would: template variables at
+// their "All" value (".*"), $__rate_interval as Grafana derives it for the
+// test's 1 s scrape interval and step: max(4 x scrape, step + scrape) = 4s.
+var substitutions = strings.NewReplacer(
+	"$namespace", ".*", "$instance", ".*", "$__rate_interval", "4s")
+
+const panelStep = time.Second
+
+type panel struct {
+	Type    string  `json:"type"`
+	Title   string  `json:"title"`
+	Panels  []panel `json:"panels"`
+	Targets []struct {
+		Expr string `json:"expr"`
+	} `json:"targets"`
+}
+
+func checkPanels(t *testing.T, s *stack) {
+	files, _ := filepath.Glob("../grafana/*.json")
+	if len(files) == 0 {
+		t.Fatal("no dashboards in ../grafana")
+	}
+	queries, live := 0, 0
+	var flat []string // only 0 or NaN: nothing of that kind happened in the run
+	for _, f := range files {
+		raw, err := os.ReadFile(f)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var d struct {
+			Panels    []panel `json:"panels"`
+			Templated struct {
+				List []struct {
+					Name       string `json:"name"`
+					Definition string `json:"definition"`
+				} `json:"list"`
+			} `json:"templating"`
+		}
+		if err := json.Unmarshal(raw, &d); err != nil {
+			t.Fatal(err)
+		}
+		checkInstanceVariable(t, s, filepath.Base(f), d.Templated.List)
+		var walk func([]panel)
+		walk = func(ps []panel) {
+			for _, p := range ps {
+				walk(p.Panels)
+				for _, tg := range p.Targets {
+					queries++
+					expr := substitutions.Replace(tg.Expr)
+					res, err := promQuery(t, s, expr, panelStep)
+					switch {
+					case err != nil:
+						t.Errorf("%s / %q: query failed: %v\n%s", filepath.Base(f), p.Title, err, expr)
+					case len(res) == 0:
+						t.Errorf("%s / %q: no series\n%s", filepath.Base(f), p.Title, expr)
+					case hasRealValue(res):
+						live++
+					default:
+						flat = append(flat, filepath.Base(f)+" / "+p.Title)
+					}
+				}
+			}
+		}
+		walk(d.Panels)
+	}
+	t.Logf("%d panel queries in %d dashboards each returned >= 1 series; %d of them with a non-zero, non-NaN value in the run; only 0/NaN (no such event in the run): %s",
+		queries, len(files), live, strings.Join(flat, "; "))
+}
+
+func hasRealValue(res []json.RawMessage) bool {
+	for _, r := range res {
+		var v struct {
+			Values [][2]any `json:"values"`
+		}
+		_ = json.Unmarshal(r, &v)
+		for _, p := range v.Values {
+			if f, err := strconv.ParseFloat(fmt.Sprint(p[1]), 64); err == nil && f != 0 && !math.IsNaN(f) {
+				return true
+			}
+		}
+	}
+	return false
+}
+
+var labelValues = regexp.MustCompile(`^label_values\((.+), *(\w+)\)$`)
+
+// checkInstanceVariable runs the $instance variable's label_values query as
+// Grafana does (series matching the selector, their label values): it must
+// offer at least one instance. ($namespace offers none locally: there is no
+// namespace label without Kubernetes, and its "All" = ".*" covers that.)
+func checkInstanceVariable(t *testing.T, s *stack, file string, vars []struct {
+	Name       string `json:"name"`
+	Definition string `json:"definition"`
+}) {
+	for _, v := range vars {
+		m := labelValues.FindStringSubmatch(v.Definition)
+		if v.Name != "instance" || m == nil {
+			continue
+		}
+		u := s.prometheus + "/api/v1/label/" + m[2] + "/values?match[]=" + url.QueryEscape(substitutions.Replace(m[1]))
+		resp, err := http.Get(u)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var body struct {
+			Data []string `json:"data"`
+		}
+		_ = json.NewDecoder(resp.Body).Decode(&body)
+		resp.Body.Close()
+		if len(body.Data) == 0 {
+			t.Errorf("%s: variable $instance (%s) offers no value", file, v.Definition)
+		}
+	}
+}
