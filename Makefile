@@ -8,7 +8,7 @@ STATICCHECK_VERSION := v0.8.2
 STATICCHECK := $(TOOLS)/staticcheck-$(STATICCHECK_VERSION)/staticcheck
 FUZZTIME ?= 10s
 
-.PHONY: help dev test lint unit fuzz bench bench-smoke bench-run build tools directus n8n clean-dev
+.PHONY: help dev test lint unit fuzz bench bench-smoke bench-run build tools directus n8n jaeger dashboards clean-dev
 
 help: ## list the targets
 	@grep -hE '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-10s %s\n", $$1, $$2}'
@@ -16,13 +16,13 @@ help: ## list the targets
 dev: ## run the whole shop locally (PostgreSQL, Redis, api, 2 order-workers, Directus, catalog-sync) without Docker
 	@scripts/dev.sh
 
-test: lint directus n8n unit ## everything CI runs: lint, then unit + integration tests on real PostgreSQL, Redis, Directus and n8n
+test: lint directus n8n jaeger unit ## everything CI runs: lint, then unit + integration tests on real PostgreSQL, Redis, Directus, n8n, Prometheus and Jaeger
 
 unit: ## go tests of every module (starts throwaway PostgreSQL/Redis servers itself)
 	$(GO) test -race -count=1 -timeout 20m $(PKGS)
 
 lint: $(STATICCHECK) ## gofmt, go vet, staticcheck
-	@unformatted=$$(gofmt -l services); if [[ -n "$$unformatted" ]]; then echo "gofmt needed:"; echo "$$unformatted"; exit 1; fi
+	@unformatted=$$(gofmt -l services dashboards); if [[ -n "$$unformatted" ]]; then echo "gofmt needed:"; echo "$$unformatted"; exit 1; fi
 	$(GO) vet $(PKGS)
 	$(STATICCHECK) $(PKGS)
 
@@ -63,6 +63,12 @@ directus: ## install the pinned Directus + Node 22 into the cache (first run ~1-
 
 n8n: ## install the pinned n8n + Node 24 into the cache (first run ~4-5 min, then instant)
 	@scripts/install-n8n.sh
+
+jaeger: ## build the pinned Jaeger (tools/jaeger) into the cache (first run ~3-7 min, then instant)
+	@scripts/install-jaeger.sh
+
+dashboards: ## regenerate the Grafana dashboards in dashboards/grafana/ from their Go code
+	cd dashboards && $(GO) run ./cmd/gen-dashboards -out grafana
 
 $(STATICCHECK):
 	@echo "==> installing staticcheck $(STATICCHECK_VERSION) into $(dir $@)"

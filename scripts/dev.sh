@@ -3,7 +3,8 @@
 # Starts PostgreSQL and Redis as local processes under .dev/ (or uses
 # DATABASE_URL / REDIS_URL when given), migrates, creates a demo admin and a
 # demo catalogue, runs the api, two order-workers, Directus and catalog-sync,
-# and stops everything on Ctrl-C.
+# with Prometheus scraping them all and Jaeger receiving their traces, and
+# stops everything on Ctrl-C.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 ROOT=$PWD
@@ -12,6 +13,7 @@ PG_PORT=${PG_PORT:-5432}
 REDIS_PORT=${REDIS_PORT:-6379}
 API_PORT=${API_PORT:-8080}
 DIRECTUS_PORT=${DIRECTUS_PORT:-8055}
+PROM_PORT=${PROM_PORT:-9090}
 DIRECTUS_ADMIN_TOKEN=dev-directus-admin-token
 SYNC_TOKEN=dev-catalog-sync-token
 ADMIN_EMAIL=admin@example.com
@@ -67,6 +69,47 @@ if [[ -z "${REDIS_URL:-}" ]]; then
   PIDS+=($!)
   export REDIS_URL="redis://127.0.0.1:$REDIS_PORT/0"
 fi
+
+# Jaeger (traces over OTLP, in memory) and Prometheus (scrapes every service,
+# evaluates the shop's alert rules). SKIP_OBSERVABILITY=1 leaves both out.
+start_observability() {
+  command -v prometheus >/dev/null || die "prometheus not found. Install it (sudo apt-get install -y --no-install-recommends prometheus) or run SKIP_OBSERVABILITY=1 make dev"
+  scripts/install-jaeger.sh
+  local jaeger="${XDG_CACHE_HOME:-$HOME/.cache}/goshop/jaeger-1.76.0/jaeger" p
+  for p in 4317 4318 16685 16686 13133; do
+    port_busy "$p" && die "port $p is in use (Jaeger needs 4317 4318 16685 16686 13133); stop that process or run SKIP_OBSERVABILITY=1 make dev"
+  done
+  port_busy "$PROM_PORT" && die "port $PROM_PORT is in use (a Prometheus service?); stop it or run: PROM_PORT=9091 make dev"
+  say "starting Jaeger (query API http://127.0.0.1:16686, OTLP http://127.0.0.1:4318, logs: $STATE/jaeger.log)"
+  "$jaeger" --config "$ROOT/tools/jaeger/jaeger.yaml" >>"$STATE/jaeger.log" 2>&1 &
+  PIDS+=($!)
+  for _ in $(seq 1 100); do curl -fsS http://127.0.0.1:13133/status >/dev/null 2>&1 && break; sleep 0.2; done
+  curl -fsS http://127.0.0.1:13133/status >/dev/null 2>&1 || { tail -20 "$STATE/jaeger.log"; die "Jaeger did not start; see $STATE/jaeger.log"; }
+  export API_TELEMETRY_OTLP_ENDPOINT=http://127.0.0.1:4318 WORKER_TELEMETRY_OTLP_ENDPOINT=http://127.0.0.1:4318 \
+    SYNC_TELEMETRY_OTLP_ENDPOINT=http://127.0.0.1:4318
+  # Job names are the ones the dashboards and alert rules select on.
+  cat >"$STATE/prometheus.yml" <<PROM
+global:
+  scrape_interval: 5s
+  evaluation_interval: 5s
+rule_files:
+  - $ROOT/dashboards/alerts/shop.rules.yml
+scrape_configs:
+  - job_name: api
+    static_configs: [{targets: ["127.0.0.1:$API_PORT"]}]
+  - job_name: order-worker
+    static_configs: [{targets: ["127.0.0.1:8081", "127.0.0.1:8083"]}]
+  - job_name: catalog-sync
+    static_configs: [{targets: ["127.0.0.1:8082"]}]
+PROM
+  say "starting Prometheus on http://127.0.0.1:$PROM_PORT (data in $STATE/prometheus, logs: $STATE/prometheus.log)"
+  prometheus --config.file="$STATE/prometheus.yml" --web.listen-address="127.0.0.1:$PROM_PORT" \
+    --storage.tsdb.path="$STATE/prometheus" --storage.tsdb.retention.time=2d >>"$STATE/prometheus.log" 2>&1 &
+  PIDS+=($!)
+  OBSERVABILITY_LINES="  Prometheus   http://127.0.0.1:$PROM_PORT (targets: /targets, alerts: /alerts)
+  Jaeger       http://127.0.0.1:16686/api/traces?service=api&limit=20 (query API; the web UI is a placeholder in this build)"
+}
+if [[ -z "${SKIP_OBSERVABILITY:-}" ]]; then start_observability; fi
 
 say "building api, order-worker and catalog-sync"
 go build -o "$ROOT/bin/api" ./services/api/cmd/api
@@ -199,6 +242,7 @@ cat <<MSG
   OpenAPI      http://127.0.0.1:$API_PORT/api/v1/openapi.json
   metrics      http://127.0.0.1:$API_PORT/metrics   workers: http://127.0.0.1:8081/metrics http://127.0.0.1:8083/metrics
 ${DIRECTUS_LINE:-  Directus     not started}
+${OBSERVABILITY_LINES:-  Prometheus   not started (SKIP_OBSERVABILITY)}
   PostgreSQL   $DATABASE_URL
   Redis        $REDIS_URL
 
