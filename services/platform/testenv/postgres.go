@@ -31,10 +31,6 @@ func postgresServer() (string, error) {
 			pgAdminURL = u
 			return
 		}
-		if dockerAvailable() {
-			pgAdminURL, pgErr = dockerPostgres()
-			return
-		}
 		pgAdminURL, pgErr = localPostgres()
 	})
 	return pgAdminURL, pgErr
@@ -61,7 +57,7 @@ func createDatabase(t testing.TB, template string) string {
 	admin, err := postgresServer()
 	if err != nil {
 		t.Fatalf("testenv: no PostgreSQL for tests: %v\n"+
-			"Fix: install the server (apt-get install -y postgresql), or set TEST_DATABASE_URL to a server where the tests may create databases, or run a Docker engine.", err)
+			"Fix: install the server (apt-get install -y postgresql), or set TEST_DATABASE_URL to a server where the tests may create databases.", err)
 	}
 	name := dbName(t)
 	stmt := "CREATE DATABASE " + pgx.Identifier{name}.Sanitize()

@@ -25,7 +25,7 @@ var (
 	redisDBMu   sync.Mutex
 )
 
-// localRedisDatabases is how many logical databases the local/docker server
+// localRedisDatabases is how many logical databases the local server
 // offers, so each test gets one of its own.
 const localRedisDatabases = 4096
 
@@ -38,10 +38,6 @@ func Redis(t testing.TB) string {
 			return
 		}
 		redisMaxDB = localRedisDatabases
-		if dockerAvailable() {
-			redisBase, redisErr = dockerRedis(0)
-			return
-		}
 		var s *RedisServer
 		s, redisErr = startLocalRedis(0, "")
 		if s != nil {
@@ -50,7 +46,7 @@ func Redis(t testing.TB) string {
 		}
 	})
 	if redisErr != nil {
-		t.Fatalf("testenv: no Redis for tests: %v\nFix: install it (apt-get install -y redis-server), set TEST_REDIS_URL, or run a Docker engine.", redisErr)
+		t.Fatalf("testenv: no Redis for tests: %v\nFix: install it (apt-get install -y redis-server) or set TEST_REDIS_URL.", redisErr)
 	}
 	redisDBMu.Lock()
 	redisNextDB = redisNextDB%(redisMaxDB-1) + 1 // db 0 is left to humans

@@ -1,8 +1,7 @@
 // Package testenv hands tests real PostgreSQL databases and clean Redis
 // databases. It picks, once per test binary: TEST_DATABASE_URL /
 // TEST_REDIS_URL when set (an existing server the tests may create
-// databases on); otherwise containers through dockertest when a Docker
-// engine answers; otherwise the locally installed server binaries
+// databases on); otherwise the locally installed server binaries
 // (postgresql, redis-server) started on free ports in a temp dir. When none
 // of these is possible the test fails with a message that says how to get
 // one: it never silently skips.
