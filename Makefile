@@ -32,10 +32,11 @@ lint: $(STATICCHECK) ## gofmt, go vet, staticcheck
 vulncheck: ## govulncheck every module against a pinned offline snapshot of the Go vulnerability database
 	@scripts/vulncheck.sh
 
-fuzz: ## run every fuzz target for FUZZTIME each
-	@set -e; for pkg in $$($(GO) list $(PKGS)); do \
-	  for f in $$($(GO) test -list '^Fuzz' $$pkg | grep '^Fuzz' || true); do \
-	    echo "==> fuzz $$pkg $$f ($(FUZZTIME))"; $(GO) test -run '^$$' -fuzz "^$$f$$" -fuzztime $(FUZZTIME) $$pkg; \
+fuzz: ## run every fuzz target for FUZZTIME each (found by grep: listing them with go test -list would build every test binary)
+	@set -e; for file in $$(grep -rl --include='*_test.go' '^func Fuzz' services dashboards); do \
+	  for f in $$(sed -n 's/^func \(Fuzz[A-Za-z0-9_]*\)(.*/\1/p' $$file); do \
+	    echo "==> fuzz ./$$(dirname $$file) $$f ($(FUZZTIME))"; \
+	    $(GO) test -run '^$$' -fuzz "^$$f$$" -fuzztime $(FUZZTIME) ./$$(dirname $$file); \
 	  done; done
 
 BENCH_DIR ?= .bench
