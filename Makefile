@@ -11,7 +11,7 @@ STATICCHECK_VERSION := v0.8.2
 STATICCHECK := $(TOOLS)/staticcheck-$(STATICCHECK_VERSION)/staticcheck
 FUZZTIME ?= 10s
 
-.PHONY: help dev test lint vulncheck unit fuzz bench bench-smoke bench-run build tools directus n8n jaeger dashboards clean-dev
+.PHONY: help dev test lint vulncheck unit fuzz bench bench-smoke bench-run build tools directus n8n jaeger dashboards clean-dev storefront-web
 
 help: ## list the targets
 	@grep -hE '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-10s %s\n", $$1, $$2}'
@@ -57,11 +57,15 @@ bench-run:
 	done
 	@echo; $(GO) run ./services/platform/benchreport/table $(BENCH_DIR)/rows.jsonl $(BENCH_DIR)/report.json
 
-build: ## build the service binaries and loadgen into bin/
+build: storefront-web ## build the service binaries (storefront with its SPA embedded) and loadgen into bin/
 	$(GO) build -o bin/api ./services/api/cmd/api
 	$(GO) build -o bin/order-worker ./services/order-worker/cmd/order-worker
 	$(GO) build -o bin/catalog-sync ./services/catalog-sync/cmd/catalog-sync
 	$(GO) build -o bin/loadgen ./services/loadgen/cmd/loadgen
+	$(GO) build -o bin/storefront ./services/storefront/cmd/storefront
+
+storefront-web: ## build the storefront SPA into services/storefront/web/dist (npm ci when the lock changed; needs Node >= 20.19)
+	@scripts/storefront-web.sh
 
 tools: $(STATICCHECK) ## install pinned Go tools into the cache
 

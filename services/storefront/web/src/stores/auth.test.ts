@@ -1,0 +1,70 @@
+import { createPinia, setActivePinia } from 'pinia'
+import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest'
+import { setConfig } from '../config'
+import { fakeFetch, token } from '../test-helpers'
+import { useAuthStore } from './auth'
+
+const API = 'http://api.test'
+
+function session(n: number, expSeconds: number) {
+  return { access_token: token({ sub: '7', role: 'admin', exp: Math.floor(Date.now() / 1000) + expSeconds }), refresh_token: `r${n}`, expires_in: expSeconds, token_type: 'Bearer' }
+}
+
+describe('auth store', () => {
+  beforeEach(() => {
+    setConfig({ apiURL: API, directusURL: 'http://cms.test', version: 't' })
+    sessionStorage.clear()
+    setActivePinia(createPinia())
+  })
+  afterEach(() => {
+    vi.useRealTimers()
+    vi.unstubAllGlobals()
+  })
+
+  it('logs in, loads the user and keeps the refresh token in sessionStorage', async () => {
+    const calls = fakeFetch((c) =>
+      c.url.endsWith('/auth/login') ? { body: session(1, 900) } : { body: { id: 7, email: 'a@b.c', role: 'admin', created_at: '' } },
+    )
+    const auth = useAuthStore()
+    await auth.login('a@b.c', 'pw')
+    expect(auth.isAdmin).toBe(true)
+    expect(sessionStorage.getItem('goshop.refresh')).toBe('r1')
+    expect(calls[1]!.headers.Authorization).toMatch(/^Bearer /)
+  })
+
+  it('refreshes a minute before expiry, once for concurrent callers', async () => {
+    vi.useFakeTimers()
+    let n = 0
+    const calls = fakeFetch((c) => {
+      if (c.url.endsWith('/auth/login')) return { body: session(++n, 120) }
+      if (c.url.endsWith('/auth/refresh')) return { body: session(++n, 900) }
+      return { body: { id: 7, email: 'a@b.c', role: 'customer', created_at: '' } }
+    })
+    const auth = useAuthStore()
+    await auth.login('a@b.c', 'pw')
+    await vi.advanceTimersByTimeAsync(61_000)
+    const refreshes = calls.filter((c) => c.url.endsWith('/auth/refresh'))
+    expect(refreshes).toHaveLength(1)
+    expect(refreshes[0]!.body).toEqual({ refresh_token: 'r1' })
+    expect(sessionStorage.getItem('goshop.refresh')).toBe('r2')
+    await Promise.all([auth.refresh(), auth.refresh()])
+    expect(calls.filter((c) => c.url.endsWith('/auth/refresh'))).toHaveLength(2)
+  })
+
+  it('a refused refresh logs out', async () => {
+    fakeFetch(() => ({ status: 401, body: { title: 'Unauthorized', status: 401, type: 'about:blank' } }))
+    sessionStorage.setItem('goshop.refresh', 'stolen')
+    const auth = useAuthStore()
+    expect(await auth.refresh()).toBe(false)
+    expect(sessionStorage.getItem('goshop.refresh')).toBeNull()
+    await expect(auth.token()).rejects.toThrow('Please log in again.')
+  })
+
+  it('logout revokes the session family at the api', async () => {
+    const calls = fakeFetch((c) => (c.url.endsWith('/auth/logout') ? { status: 204 } : { body: session(1, 900) }))
+    sessionStorage.setItem('goshop.refresh', 'r9')
+    await useAuthStore().logout()
+    expect(calls.at(-1)).toMatchObject({ url: `${API}/api/v1/auth/logout`, method: 'POST', body: { refresh_token: 'r9' } })
+    expect(sessionStorage.getItem('goshop.refresh')).toBeNull()
+  })
+})
