@@ -129,6 +129,10 @@ func Directus(t testing.TB) *DirectusServer {
 		"STORAGE_LOCAL_ROOT=" + filepath.Join(dir, "uploads"),
 		"LOG_STYLE=raw",
 		"LOG_LEVEL=info",
+		// Browsers (the storefront's end-to-end tests) read the public
+		// catalogue cross-origin; any origin may, as the data is public.
+		"CORS_ENABLED=true",
+		"CORS_ORIGIN=true",
 	}
 	// Cleanups run last-registered first: stop the process, then report its
 	// log if the test failed, then remove dir and drop the database.
