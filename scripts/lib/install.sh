@@ -3,9 +3,6 @@
 # fatal error with "Fix:" lines, elapsed time, and a long command run in its
 # own process group with a heartbeat (npm and go build print nothing for
 # minutes when not on a terminal). Source it after setting INSTALLER=<name>.
-#
-# install-directus.sh and install-n8n.sh still carry their own copies of
-# these functions; new installers source this file.
 
 start=${start:-$(date +%s)}
 say() { printf '%s: %s\n' "$INSTALLER" "$*"; }

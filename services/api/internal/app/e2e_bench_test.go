@@ -87,6 +87,9 @@ func BenchmarkEndToEnd(b *testing.B) {
 		}
 	}
 	m.Close()
+	if m.Success < 1 {
+		b.Logf("intake answers by status %v; errors %v", m.StatusCodes, m.Errors)
+	}
 	lat := decided.wait(b, accepted, 60*time.Second)
 	b.StopTimer()
 	slices.Sort(lat)

@@ -32,7 +32,7 @@ func BenchmarkBacklogDrain(b *testing.B) {
 		start := time.Now()
 		var workers []*proc
 		for range n {
-			w := s.startWorker("WORKER_CONSUMER_CONCURRENCY=8", "WORKER_DATABASE_MAX_CONNS=10", "WORKER_TELEMETRY_LOG_LEVEL=warn")
+			w := s.startWorker("WORKER_TELEMETRY_LOG_LEVEL=warn") // the defaults: 64 in flight, 4 transactions
 			defer w.kill()
 			workers = append(workers, w)
 		}
