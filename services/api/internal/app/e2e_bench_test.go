@@ -101,7 +101,7 @@ func BenchmarkEndToEnd(b *testing.B) {
 		Value: ms(m.Latencies.P99), Unit: "ms"})
 }
 
-// orderTargeter posts 1-3 random lines of quantity 1 over the catalogue.
+// orderTargeter posts 1-3 lines of quantity 1 on distinct random products.
 func orderTargeter(base, token string, products []int64) vegeta.Targeter {
 	hdr := http.Header{"Content-Type": {"application/json"}, "Authorization": {"Bearer " + token}}
 	r := rand.New(rand.NewPCG(3, 4))
@@ -110,8 +110,9 @@ func orderTargeter(base, token string, products []int64) vegeta.Targeter {
 		mu.Lock()
 		n := 1 + r.IntN(3)
 		items := make([]map[string]int64, n)
-		for i := range items {
-			items[i] = map[string]int64{"product_id": products[r.IntN(len(products))], "quantity": 1}
+		first := r.IntN(len(products))
+		for i := range items { // distinct products: the api refuses duplicate lines
+			items[i] = map[string]int64{"product_id": products[(first+i*7)%len(products)], "quantity": 1}
 		}
 		mu.Unlock()
 		body, _ := json.Marshal(map[string]any{"items": items})
