@@ -13,6 +13,7 @@ PG_PORT=${PG_PORT:-5432}
 REDIS_PORT=${REDIS_PORT:-6379}
 API_PORT=${API_PORT:-8080}
 DIRECTUS_PORT=${DIRECTUS_PORT:-8055}
+SHOP_PORT=${SHOP_PORT:-8088}
 PROM_PORT=${PROM_PORT:-9090}
 DIRECTUS_ADMIN_TOKEN=dev-directus-admin-token
 SYNC_TOKEN=dev-catalog-sync-token
@@ -111,10 +112,12 @@ PROM
 }
 if [[ -z "${SKIP_OBSERVABILITY:-}" ]]; then start_observability; fi
 
-say "building api, order-worker and catalog-sync"
+say "building the storefront SPA, api, order-worker, catalog-sync and storefront"
+scripts/storefront-web.sh
 go build -o "$ROOT/bin/api" ./services/api/cmd/api
 go build -o "$ROOT/bin/order-worker" ./services/order-worker/cmd/order-worker
 go build -o "$ROOT/bin/catalog-sync" ./services/catalog-sync/cmd/catalog-sync
+go build -o "$ROOT/bin/storefront" ./services/storefront/cmd/storefront
 
 export API_DATABASE_URL=$DATABASE_URL API_REDIS_URL=$REDIS_URL
 export API_HTTP_ADDR=127.0.0.1:$API_PORT API_HTTP_DRAIN_DELAY=0s
@@ -172,7 +175,8 @@ start_directus() {
     DB_USER=postgres DB_PASSWORD= SECRET="$(cat "$STATE/directus/secret")" ADMIN_EMAIL=admin@example.com
     ADMIN_PASSWORD="$ADMIN_PASSWORD" ADMIN_TOKEN="$DIRECTUS_ADMIN_TOKEN" TELEMETRY=false PROJECT_OWNER_ENABLED=false
     LICENSE_KEY_MANAGEMENT_ENABLED=false AI_ENABLED=false EMAIL_VERIFY_SETUP=false PACKAGE_FILE_LOCATION="$home"
-    EXTENSIONS_PATH="$STATE/directus/extensions" STORAGE_LOCAL_ROOT="$STATE/directus/uploads" LOG_STYLE=raw)
+    EXTENSIONS_PATH="$STATE/directus/extensions" STORAGE_LOCAL_ROOT="$STATE/directus/uploads" LOG_STYLE=raw
+    CORS_ENABLED=true CORS_ORIGIN="http://127.0.0.1:$SHOP_PORT,http://localhost:$SHOP_PORT")
   local run="$home/node_modules/@directus/api/dist/cli/run.js"
   say "starting Directus on http://127.0.0.1:$DIRECTUS_PORT (logs: $STATE/directus.log)"
   (cd "$STATE/directus" && env -i "${env[@]}" "$node" "$run" bootstrap >>"$STATE/directus.log" 2>&1) \
@@ -234,10 +238,19 @@ if [[ -z "${SKIP_DIRECTUS:-}" ]]; then
   fi
 fi
 
+# The storefront: the SPA, reading Directus and calling the api from the
+# browser (API_CORS_ALLOWED_ORIGINS above lists its origin).
+port_busy "$SHOP_PORT" && die "port $SHOP_PORT is in use; stop that process or run: SHOP_PORT=8089 make dev (and add its origin to API_CORS_ALLOWED_ORIGINS)"
+say "starting storefront on http://127.0.0.1:$SHOP_PORT (logs: $STATE/storefront.log)"
+STOREFRONT_HTTP_ADDR=127.0.0.1:$SHOP_PORT STOREFRONT_HTTP_DRAIN_DELAY=0s STOREFRONT_API_URL=http://127.0.0.1:$API_PORT \
+  STOREFRONT_DIRECTUS_URL=http://127.0.0.1:$DIRECTUS_PORT "$ROOT/bin/storefront" serve >>"$STATE/storefront.log" 2>&1 &
+PIDS+=($!)
+
 cat <<MSG
 
   The shop is running. Ctrl-C stops everything.
 
+  shop         http://127.0.0.1:$SHOP_PORT   (admin pages: log in as the admin below, then /admin)
   api          http://127.0.0.1:$API_PORT/api/v1/products
   OpenAPI      http://127.0.0.1:$API_PORT/api/v1/openapi.json
   metrics      http://127.0.0.1:$API_PORT/metrics   workers: http://127.0.0.1:8081/metrics http://127.0.0.1:8083/metrics
