@@ -82,7 +82,10 @@ func TestSlowlorisIsCutOff(t *testing.T) {
 	var wg sync.WaitGroup
 	for range 200 {
 		wg.Add(1)
-		go func() { defer wg.Done(); trickle(t, addr, "GET /livez HTTP/1.1\r\nHost: shop\r\n", slowHeaders, 200*time.Millisecond) }()
+		go func() {
+			defer wg.Done()
+			trickle(t, addr, "GET /livez HTTP/1.1\r\nHost: shop\r\n", slowHeaders, 200*time.Millisecond)
+		}()
 	}
 	time.Sleep(300 * time.Millisecond)
 	expect(t, call(t, api.base, req{method: "GET", path: "/api/v1/products"}), 200)
