@@ -14,6 +14,10 @@ command -v node >/dev/null && command -v npm >/dev/null \
 node -e 'const [a,b]=process.versions.node.split(".").map(Number); process.exit(a>20||(a===20&&b>=19)?0:1)' \
   || die "Node >= 20.19 is needed (Vite 7); found $(node --version)"
 
+# go test runs the Vitest and the browser test packages at once: one
+# install/build at a time.
+exec 9>.build.lock
+flock 9
 want=$(sha256sum package-lock.json | cut -d' ' -f1)
 if [[ "$(cat node_modules/.goshop-lock 2>/dev/null)" != "$want" ]]; then
   echo "==> npm ci in services/storefront/web"
