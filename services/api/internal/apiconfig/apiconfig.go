@@ -42,6 +42,11 @@ type Auth struct {
 	ActiveKeyID     string        `json:"activeKeyID"`
 	AccessTokenTTL  time.Duration `json:"accessTokenTTL"`
 	RefreshTokenTTL time.Duration `json:"refreshTokenTTL"`
+	// RefreshReuseGrace: a refresh token presented again this soon after its
+	// rotation is rotated again instead of being treated as stolen (a page
+	// reloaded while its refresh was in flight never stored the new token).
+	// 0 = no grace.
+	RefreshReuseGrace time.Duration `json:"refreshReuseGrace"`
 	// Argon2id cost; the defaults follow the OWASP minimum (19 MiB, t=2, p=1).
 	PasswordMemoryKB   uint32 `json:"passwordMemoryKB"`
 	PasswordIterations uint32 `json:"passwordIterations"`
@@ -102,7 +107,7 @@ func Defaults() Spec {
 		Redis:     redisconn.DefaultConfig(),
 		Auth: Auth{
 			Issuer: "http://localhost:8080", Audience: "shop", KeysDir: "", ActiveKeyID: "",
-			AccessTokenTTL: 15 * time.Minute, RefreshTokenTTL: 30 * 24 * time.Hour,
+			AccessTokenTTL: 15 * time.Minute, RefreshTokenTTL: 30 * 24 * time.Hour, RefreshReuseGrace: 10 * time.Second,
 			PasswordMemoryKB: 19 * 1024, PasswordIterations: 2, AccountCheckTTL: 30 * time.Second,
 		},
 		RateLimit: RateLimit{LoginPerAccount: 5, LoginPerIP: 30, LoginWindow: time.Minute,
@@ -125,6 +130,7 @@ func (s *Spec) Validate() config.FieldErrors {
 	errs.Check(a.Audience != "", "spec.auth.audience", "must not be empty")
 	errs.Check(a.AccessTokenTTL >= time.Minute && a.AccessTokenTTL <= 24*time.Hour, "spec.auth.accessTokenTTL", "must be between 1m and 24h")
 	errs.Check(a.RefreshTokenTTL > a.AccessTokenTTL, "spec.auth.refreshTokenTTL", "must be longer than accessTokenTTL")
+	errs.Check(a.RefreshReuseGrace >= 0 && a.RefreshReuseGrace <= time.Minute, "spec.auth.refreshReuseGrace", "must be between 0s and 1m")
 	errs.Check(a.PasswordMemoryKB >= 1024, "spec.auth.passwordMemoryKB", "must be at least 1024")
 	errs.Check(a.PasswordIterations >= 1, "spec.auth.passwordIterations", "must be at least 1")
 	errs.Check(a.AccountCheckTTL >= 0 && a.AccountCheckTTL <= time.Hour, "spec.auth.accountCheckTTL", "must be between 0 and 1h")

@@ -76,6 +76,7 @@ func (a *App) wire(doc *config.Document[apiconfig.Spec], log *slog.Logger) error
 		return err
 	}
 	a.Auth.SetActiveCheckTTL(spec.Auth.AccountCheckTTL)
+	a.Auth.SetRefreshReuseGrace(spec.Auth.RefreshReuseGrace)
 	proxies, err := parsePrefixes(spec.TrustedProxies)
 	if err != nil {
 		return err

@@ -75,7 +75,7 @@ func TestLoginWrongPasswordAndUnknownUser(t *testing.T) {
 }
 
 func TestRefreshRotationAndReuseRevokesFamily(t *testing.T) {
-	e := newEnv(t)
+	e := newEnv(t, func(s *apiconfig.Spec) { s.Auth.RefreshReuseGrace = 0 })
 	e.customer("carol@example.com")
 	s1 := e.login("carol@example.com", "customer-pass-1")
 	var s2 session
@@ -95,6 +95,33 @@ func TestRefreshRotationAndReuseRevokesFamily(t *testing.T) {
 	if n := e.count("SELECT count(*) FROM refresh_tokens WHERE revoked_at IS NULL"); n != 1 {
 		t.Fatalf("%d live refresh tokens, want 1 (the other session)", n)
 	}
+}
+
+// TestRefreshReuseWithinGrace: a page reloaded while its refresh was in
+// flight presents the rotated token again; within refreshReuseGrace that
+// rotates again (both successors work), after it the reuse is theft.
+func TestRefreshReuseWithinGrace(t *testing.T) {
+	e := newEnv(t, func(s *apiconfig.Spec) { s.Auth.RefreshReuseGrace = 1500 * time.Millisecond })
+	e.customer("dave@example.com")
+	s1 := e.login("dave@example.com", "customer-pass-1")
+	refresh := func(tok string, want int) session {
+		var s session
+		r := expect(t, e.do(req{method: "POST", path: "/api/v1/auth/refresh", body: map[string]string{"refresh_token": tok}}), want)
+		if want == 200 {
+			r.json(t, &s)
+		}
+		return s
+	}
+	s2 := refresh(s1.RefreshToken, 200)
+	s3 := refresh(s1.RefreshToken, 200) // the reload, within the grace
+	if s3.RefreshToken == s2.RefreshToken {
+		t.Fatal("the second rotation returned the same refresh token")
+	}
+	s4 := refresh(s2.RefreshToken, 200)
+	time.Sleep(2 * time.Second)
+	refresh(s1.RefreshToken, 401) // past the grace: theft, the family dies
+	refresh(s3.RefreshToken, 401)
+	refresh(s4.RefreshToken, 401)
 }
 
 func TestLogoutRevokesRefreshToken(t *testing.T) {

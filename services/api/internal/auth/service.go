@@ -43,6 +43,7 @@ type RefreshRecord struct {
 	Role      string
 	ExpiresAt time.Time
 	Used      bool
+	UsedAt    time.Time // when it was first rotated (zero if unused)
 	Revoked   bool
 }
 
@@ -65,6 +66,7 @@ type Service struct {
 	hasher     Hasher
 	tokens     *Tokens
 	refreshTTL time.Duration
+	reuseGrace time.Duration
 	dummyHash  string
 	active     *activeCache
 }
@@ -133,7 +135,8 @@ func (s *Service) Login(ctx context.Context, email, password string) (Session, e
 func (s *Service) Refresh(ctx context.Context, token string) (Session, error) {
 	raw, newHash := newRefreshToken()
 	rec, err := s.store.RotateRefresh(ctx, hashToken(token), func(r RefreshRecord) ([]byte, error) {
-		if r.Used || r.Revoked || time.Now().After(r.ExpiresAt) {
+		reloaded := r.Used && time.Since(r.UsedAt) <= s.reuseGrace
+		if (r.Used && !reloaded) || r.Revoked || time.Now().After(r.ExpiresAt) {
 			return nil, ErrBadRefreshToken
 		}
 		return newHash, nil
@@ -143,6 +146,10 @@ func (s *Service) Refresh(ctx context.Context, token string) (Session, error) {
 	}
 	return s.session(Principal{UserID: rec.UserID, Role: rec.Role}, raw)
 }
+
+// SetRefreshReuseGrace sets how soon after its rotation a refresh token may
+// be presented again without counting as theft (0: never).
+func (s *Service) SetRefreshReuseGrace(d time.Duration) { s.reuseGrace = d }
 
 // Logout revokes the refresh token's family. Unknown tokens are ignored so
 // that logout is idempotent.

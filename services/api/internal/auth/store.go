@@ -70,10 +70,14 @@ func (s PGStore) RotateRefresh(ctx context.Context, hash []byte, decide func(Ref
 	}
 	defer tx.Rollback(ctx) //nolint:errcheck // no-op after commit
 	err = func() error {
-		err := tx.QueryRow(ctx, `SELECT t.family_id, t.user_id, u.role, t.expires_at, t.used_at IS NOT NULL, t.revoked_at IS NOT NULL
+		var usedAt *time.Time
+		err := tx.QueryRow(ctx, `SELECT t.family_id, t.user_id, u.role, t.expires_at, t.used_at, t.revoked_at IS NOT NULL
 			FROM refresh_tokens t JOIN users u ON u.id = t.user_id AND u.deleted_at IS NULL
 			WHERE t.token_hash = $1 FOR UPDATE OF t`, hash).
-			Scan(&rec.FamilyID, &rec.UserID, &rec.Role, &rec.ExpiresAt, &rec.Used, &rec.Revoked)
+			Scan(&rec.FamilyID, &rec.UserID, &rec.Role, &rec.ExpiresAt, &usedAt, &rec.Revoked)
+		if usedAt != nil {
+			rec.Used, rec.UsedAt = true, *usedAt
+		}
 		if errors.Is(err, pgx.ErrNoRows) {
 			return ErrBadRefreshToken
 		}
@@ -90,7 +94,8 @@ func (s PGStore) RotateRefresh(ctx context.Context, hash []byte, decide func(Ref
 			}
 			return derr
 		}
-		if _, err := tx.Exec(ctx, `UPDATE refresh_tokens SET used_at = now() WHERE token_hash = $1`, hash); err != nil {
+		// The first rotation's time stays: the reuse grace does not slide.
+		if _, err := tx.Exec(ctx, `UPDATE refresh_tokens SET used_at = coalesce(used_at, now()) WHERE token_hash = $1`, hash); err != nil {
 			return err
 		}
 		_, err = tx.Exec(ctx, `INSERT INTO refresh_tokens (token_hash, family_id, user_id, expires_at) VALUES ($1, $2, $3, $4)`,
