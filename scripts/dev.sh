@@ -102,6 +102,8 @@ scrape_configs:
     static_configs: [{targets: ["127.0.0.1:8081", "127.0.0.1:8083"]}]
   - job_name: catalog-sync
     static_configs: [{targets: ["127.0.0.1:8082"]}]
+  - job_name: storefront
+    static_configs: [{targets: ["127.0.0.1:$SHOP_PORT"]}]
 PROM
   say "starting Prometheus on http://127.0.0.1:$PROM_PORT (data in $STATE/prometheus, logs: $STATE/prometheus.log)"
   prometheus --config.file="$STATE/prometheus.yml" --web.listen-address="127.0.0.1:$PROM_PORT" \
