@@ -277,7 +277,8 @@ func TestSecretsNeverReachTheLogs(t *testing.T) {
 	}
 	const adminPW, guessPW = "bootstrap-secret-Zq81", "wrong-guess-Pz77"
 	env := processEnv(testenv.MigratedDatabase(t), testenv.Redis(t), keys,
-		"API_AUTH_BOOTSTRAP_ADMIN_EMAIL=root@shop.test", "API_AUTH_BOOTSTRAP_ADMIN_PASSWORD="+adminPW, "API_TELEMETRY_LOG_LEVEL=debug")
+		"API_AUTH_BOOTSTRAP_ADMIN_EMAIL=root@shop.test", "API_AUTH_BOOTSTRAP_ADMIN_PASSWORD="+adminPW, "API_TELEMETRY_LOG_LEVEL=debug",
+		"API_AUTH_REFRESH_REUSE_GRACE=0s") // the reuse below must count as theft
 	p := startProc(t, env)
 	expect(t, call(t, p.base, req{method: "POST", path: "/api/v1/auth/login", body: map[string]string{"email": "root@shop.test", "password": guessPW}}), 401)
 	var s session
