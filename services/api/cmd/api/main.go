@@ -3,25 +3,9 @@
 // seed-demo, gen-key, print-config. Run `api help` for usage.
 package main
 
-import (
-	"context"
-	"fmt"
-	"log/slog"
-	"os"
-	"os/signal"
-	"syscall"
-)
+import "github.com/goshop-platform/shop/services/platform/cmdline"
 
 // version is set at build time with -ldflags "-X main.version=...".
 var version = "dev"
 
-func main() {
-	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGINT, syscall.SIGTERM)
-	defer stop()
-	level := new(slog.LevelVar)
-	if err := run(ctx, os.Args[1:], level); err != nil {
-		fmt.Fprintln(os.Stderr, "api:", err)
-		stop()
-		os.Exit(1)
-	}
-}
+func main() { cmdline.Main("api", run) }

@@ -42,7 +42,7 @@ const benchConcurrency = 8
 // same server in the same run,
 // for a spread catalogue and for one hot product. Run with `make bench`.
 func BenchmarkWorkerVsPgbench(b *testing.B) {
-	orders := benchreport.Pick(4000, 400)
+	orders := benchreport.Pick(20000, 400)
 	for _, sc := range []struct {
 		name     string
 		products int
