@@ -10,6 +10,7 @@ package config
 import (
 	"errors"
 	"fmt"
+	"io"
 	"os"
 	"reflect"
 	"regexp"
@@ -126,6 +127,16 @@ func Print[S any](doc *Document[S]) (string, error) {
 		return "", fmt.Errorf("render config: %w", err)
 	}
 	return string(b), nil
+}
+
+// Fprint writes Print's rendering of doc to w (the print-config command).
+func Fprint[S any](w io.Writer, doc *Document[S]) error {
+	out, err := Print(doc)
+	if err != nil {
+		return err
+	}
+	_, err = io.WriteString(w, out)
+	return err
 }
 
 func (l Loader[S]) envName(suffix string) string { return l.EnvPrefix + "_" + suffix }

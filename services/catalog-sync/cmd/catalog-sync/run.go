@@ -64,12 +64,7 @@ func run(ctx context.Context, args []string, level *slog.LevelVar) error {
 		defer s.Close()
 		return s.EnsureSchema(ctx)
 	case "print-config":
-		out, err := config.Print(doc)
-		if err != nil {
-			return err
-		}
-		fmt.Print(out)
-		return nil
+		return config.Fprint(os.Stdout, doc)
 	default:
 		return cmdline.Unknown(cmd, usage)
 	}

@@ -2,7 +2,6 @@ package main
 
 import (
 	"context"
-	"fmt"
 	"log/slog"
 	"net/http"
 	"os"
@@ -42,12 +41,7 @@ func run(ctx context.Context, args []string, level *slog.LevelVar) error {
 		log := telemetry.Setup("storefront", doc.Spec.Telemetry.LogLevel, level)
 		return serve(ctx, inv.ConfigPath, doc, log, level)
 	case "print-config":
-		out, err := config.Print(doc)
-		if err != nil {
-			return err
-		}
-		fmt.Print(out)
-		return nil
+		return config.Fprint(os.Stdout, doc)
 	default:
 		return cmdline.Unknown(inv.Command, usage)
 	}
