@@ -2,13 +2,9 @@ package livestack_test
 
 import (
 	"fmt"
-	"net/http"
-	"os"
 	"os/exec"
 	"path/filepath"
-	"strings"
 	"sync"
-	"syscall"
 	"testing"
 	"time"
 
@@ -46,54 +42,22 @@ func buildServices(t *testing.T) map[string]string {
 
 // service is a running service process with its admin/HTTP address.
 type service struct {
-	name, addr string
-	logs       *testenv.LogBuffer
+	*testenv.Service
+	addr string
 }
 
 func (s *service) base() string { return "http://" + s.addr }
 
 // startService runs `bin serve` with env (plus the HTTP address variable
-// prefix+"_HTTP_ADDR") and waits for /readyz. It is killed when t ends and
-// its log printed if t failed.
+// prefix+"_HTTP_ADDR") and waits for /readyz. It is stopped with SIGTERM
+// (the services flush their last spans) when t ends, its log printed if t
+// failed.
 func startService(t *testing.T, name, bin, prefix string, env ...string) *service {
 	t.Helper()
-	s := &service{name: name, addr: fmt.Sprintf("127.0.0.1:%d", testenv.FreePort(t)), logs: &testenv.LogBuffer{}}
-	cmd := exec.Command(bin, "serve")
-	cmd.Env = append(os.Environ(), env...)
-	cmd.Env = append(cmd.Env, prefix+"_HTTP_ADDR="+s.addr, prefix+"_HTTP_DRAIN_DELAY=0s")
-	cmd.Stdout, cmd.Stderr = s.logs, s.logs
-	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true, Pdeathsig: syscall.SIGKILL}
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	exited := make(chan struct{})
-	go func() { _ = cmd.Wait(); close(exited) }()
-	t.Cleanup(func() {
-		// SIGTERM first: the services flush their last spans on shutdown.
-		_ = cmd.Process.Signal(syscall.SIGTERM)
-		select {
-		case <-exited:
-		case <-time.After(10 * time.Second):
-			_ = cmd.Process.Kill()
-			<-exited
-		}
-		if t.Failed() {
-			t.Logf("%s log (last lines):\n%s", name, lastLines(s.logs.String(), 30))
-		}
-	})
-	eventually(t, 30*time.Second, name+" /readyz 200", func() (bool, string) {
-		select {
-		case <-exited:
-			t.Fatalf("%s exited before it was ready:\n%s", name, s.logs.String())
-		default:
-		}
-		resp, err := http.Get(s.base() + "/readyz")
-		if err != nil {
-			return false, err.Error()
-		}
-		resp.Body.Close()
-		return resp.StatusCode == http.StatusOK, resp.Status
-	})
+	addr := fmt.Sprintf("127.0.0.1:%d", testenv.FreePort(t))
+	env = append(env, prefix+"_HTTP_ADDR="+addr, prefix+"_HTTP_DRAIN_DELAY=0s")
+	s := &service{Service: testenv.StartService(t, name, bin, env, "serve"), addr: addr}
+	s.WaitHTTP(t, s.base()+"/readyz", 30*time.Second)
 	return s
 }
 
@@ -112,12 +76,4 @@ func eventually(t *testing.T, timeout time.Duration, what string, cond func() (b
 		}
 		time.Sleep(100 * time.Millisecond)
 	}
-}
-
-func lastLines(s string, n int) string {
-	lines := strings.Split(strings.TrimRight(s, "\n"), "\n")
-	if len(lines) > n {
-		lines = lines[len(lines)-n:]
-	}
-	return strings.Join(lines, "\n")
 }

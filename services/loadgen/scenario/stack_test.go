@@ -53,35 +53,7 @@ func binary(t *testing.T, name string) string {
 // /readyz on addr.
 func start(t *testing.T, name, addr string, env ...string) {
 	t.Helper()
-	logs := &testenv.LogBuffer{}
-	cmd := exec.Command(binary(t, name), "serve")
-	cmd.Env = append(os.Environ(), env...)
-	cmd.Stdout, cmd.Stderr = logs, logs
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	exited := make(chan struct{})
-	go func() { _ = cmd.Wait(); close(exited) }()
-	t.Cleanup(func() {
-		_ = cmd.Process.Kill()
-		<-exited
-		if t.Failed() {
-			t.Logf("%s output:\n%s", name, logs.String())
-		}
-	})
-	waitFor(t, 30*time.Second, name+" /readyz", func() bool {
-		select {
-		case <-exited:
-			t.Fatalf("%s exited before it was ready:\n%s", name, logs.String())
-		default:
-		}
-		r, err := http.Get("http://" + addr + "/readyz")
-		if err != nil {
-			return false
-		}
-		r.Body.Close()
-		return r.StatusCode == http.StatusOK
-	})
+	testenv.StartService(t, name, binary(t, name), env, "serve").WaitHTTP(t, "http://"+addr+"/readyz", 30*time.Second)
 }
 
 // stack is a real api (and order-worker) on a fresh database and Redis.

@@ -1,70 +1,72 @@
 package testenv
 
 import (
+	"fmt"
+	"net/http"
+	"os"
 	"os/exec"
-	"syscall"
 	"testing"
 	"time"
 )
 
-// child is a server process owned by one test (Prometheus, Jaeger): its
-// output goes to a LogBuffer, it gets SIGKILL if the test binary dies, and it
-// is stopped (SIGTERM, then SIGKILL) when the test ends, its log printed if
-// the test failed.
-type child struct {
-	name   string
-	cmd    *exec.Cmd
-	logs   *LogBuffer
-	exited chan struct{}
+// Service is a server process owned by one test: Prometheus and Jaeger
+// here, or a service binary a test starts (api, order-worker, ...). Its
+// output goes to a LogBuffer, it dies with the test binary, and when the
+// test ends it is stopped (SIGTERM, so services flush their last spans;
+// SIGKILL after 10 s) and its log printed if the test failed.
+type Service struct {
+	Name string
+	Logs *LogBuffer
+	proc *process
 }
 
-func startChild(t testing.TB, name, bin string, args ...string) *child {
+// StartService runs bin with args; env (KEY=value) is added to this
+// process's environment.
+func StartService(t testing.TB, name, bin string, env []string, args ...string) *Service {
 	t.Helper()
-	c := &child{name: name, logs: &LogBuffer{}, exited: make(chan struct{})}
-	c.cmd = exec.Command(bin, args...)
-	c.cmd.Stdout, c.cmd.Stderr = c.logs, c.logs
-	c.cmd.SysProcAttr = &syscall.SysProcAttr{Pdeathsig: syscall.SIGKILL, Setpgid: true}
-	if err := c.cmd.Start(); err != nil {
+	s := &Service{Name: name, Logs: &LogBuffer{}}
+	cmd := exec.Command(bin, args...)
+	cmd.Env = append(os.Environ(), env...)
+	cmd.Stdout, cmd.Stderr = s.Logs, s.Logs
+	p, err := launch(cmd)
+	if err != nil {
 		t.Fatalf("testenv: start %s: %v", name, err)
 	}
-	go func() { _ = c.cmd.Wait(); close(c.exited) }()
+	s.proc = p
 	t.Cleanup(func() {
-		c.stop()
+		p.stop(10 * time.Second)
 		if t.Failed() {
-			t.Logf("testenv: last lines of the %s log:\n%s", name, lastLines(c.logs.String(), 40))
+			t.Logf("testenv: last lines of the %s log:\n%s", name, lastLines(s.Logs.String(), 40))
 		}
 	})
-	return c
+	return s
 }
 
-// waitReady polls ready until it succeeds, the process exits or timeout passes.
-func (c *child) waitReady(t testing.TB, timeout time.Duration, ready func() error) {
+// Pid is the process id.
+func (s *Service) Pid() int { return s.proc.cmd.Process.Pid }
+
+// WaitReady polls ready until it succeeds; the test fails when the process
+// exits first or timeout passes.
+func (s *Service) WaitReady(t testing.TB, timeout time.Duration, ready func() error) {
 	t.Helper()
-	deadline := time.Now().Add(timeout)
-	for {
-		err := ready()
-		if err == nil {
-			return
-		}
-		select {
-		case <-c.exited:
-			t.Fatalf("testenv: %s exited before it was ready (%v):\n%s", c.name, c.cmd.ProcessState, lastLines(c.logs.String(), 40))
-		default:
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("testenv: %s not ready after %s: %v\n%s", c.name, timeout, err, lastLines(c.logs.String(), 40))
-		}
-		time.Sleep(100 * time.Millisecond)
+	if err := s.proc.waitUntil(timeout, ready); err != nil {
+		t.Fatalf("testenv: %s %v\n%s", s.Name, err, lastLines(s.Logs.String(), 40))
 	}
 }
 
-func (c *child) stop() {
-	pgid := -c.cmd.Process.Pid
-	_ = syscall.Kill(pgid, syscall.SIGTERM)
-	select {
-	case <-c.exited:
-	case <-time.After(10 * time.Second):
-		_ = syscall.Kill(pgid, syscall.SIGKILL)
-		<-c.exited
-	}
+// WaitHTTP waits until GET url answers 200 (a /readyz).
+func (s *Service) WaitHTTP(t testing.TB, url string, timeout time.Duration) {
+	t.Helper()
+	client := &http.Client{Timeout: 2 * time.Second}
+	s.WaitReady(t, timeout, func() error {
+		resp, err := client.Get(url)
+		if err != nil {
+			return err
+		}
+		resp.Body.Close()
+		if resp.StatusCode != http.StatusOK {
+			return fmt.Errorf("GET %s: %s", url, resp.Status)
+		}
+		return nil
+	})
 }

@@ -1,11 +1,9 @@
 package testenv
 
 import (
-	"bufio"
 	"context"
 	"crypto/rand"
 	"encoding/hex"
-	"errors"
 	"fmt"
 	"io"
 	"net/http"
@@ -26,10 +24,6 @@ import (
 // and installed by scripts/install-directus.sh.
 const DirectusVersion = "12.4.0"
 
-// directusMarker is written by scripts/install-directus.sh after a complete
-// install; it names the Node binary the native modules were built for.
-const directusMarker = ".goshop-install"
-
 const (
 	directusBootstrapTimeout = 3 * time.Minute
 	directusReadyTimeout     = 90 * time.Second
@@ -48,8 +42,7 @@ type DirectusServer struct {
 	node, runJS, dir string
 	env              []string
 	logs             *LogBuffer
-	cmd              *exec.Cmd
-	exited           chan struct{} // closed when cmd has exited
+	proc             *process // nil while stopped
 }
 
 // Directus starts a Directus for t alone and stops it when t ends: a fresh
@@ -69,7 +62,7 @@ type DirectusServer struct {
 // to run that script.
 func Directus(t testing.TB) *DirectusServer {
 	t.Helper()
-	node, runJS, home, err := directusInstall()
+	node, runJS, home, err := nodeInstall("DIRECTUS_HOME", "directus-"+DirectusVersion, "node_modules/@directus/api/dist/cli/run.js")
 	if err != nil {
 		t.Fatalf("testenv: no Directus %s for tests: %v\n"+
 			"Fix: run scripts/install-directus.sh from the repository root (installs Node 22 and Directus into the user's cache, ~1-2 min once), "+
@@ -201,33 +194,17 @@ func (s *DirectusServer) bootstrap() error {
 
 // start runs the server and waits until GET /server/ping answers "pong".
 func (s *DirectusServer) start() error {
-	cmd := s.command(context.Background(), "start")
-	if err := cmd.Start(); err != nil {
+	p, err := launch(s.command(context.Background(), "start"))
+	if err != nil {
 		return err
 	}
-	exited := make(chan struct{})
-	go func() { _ = cmd.Wait(); close(exited) }()
-	s.cmd, s.exited = cmd, exited
-
+	s.proc = p
 	client := &http.Client{Timeout: 2 * time.Second}
-	deadline := time.Now().Add(directusReadyTimeout)
-	for {
-		select {
-		case <-exited:
-			s.cmd = nil
-			return fmt.Errorf("exited before answering /server/ping: %v", cmd.ProcessState)
-		default:
-		}
-		err := ping(client, s.URL)
-		if err == nil {
-			return nil
-		}
-		if time.Now().After(deadline) {
-			s.stop()
-			return fmt.Errorf("GET /server/ping not answered after %s: %w", directusReadyTimeout, err)
-		}
-		time.Sleep(100 * time.Millisecond)
+	if err := p.waitUntil(directusReadyTimeout, func() error { return ping(client, s.URL) }); err != nil {
+		s.stop()
+		return fmt.Errorf("GET /server/ping: %w", err)
 	}
+	return nil
 }
 
 func ping(client *http.Client, base string) error {
@@ -244,84 +221,12 @@ func ping(client *http.Client, base string) error {
 }
 
 func (s *DirectusServer) stop() {
-	if s.cmd == nil {
-		return
-	}
-	// The whole process group (Setpgid), while its leader is still ours.
-	pgid := -s.cmd.Process.Pid
-	_ = syscall.Kill(pgid, syscall.SIGTERM)
-	select {
-	case <-s.exited:
-	case <-time.After(directusStopTimeout):
-		_ = syscall.Kill(pgid, syscall.SIGKILL)
-		<-s.exited
-	}
-	s.cmd = nil
+	s.proc.stop(directusStopTimeout)
+	s.proc = nil
 }
 
 // rssMB is the resident memory of the running process, 0 when unknown.
-func (s *DirectusServer) rssMB() int { return processRSSMB(s.cmd) }
-
-// processRSSMB is the resident memory of cmd's process, 0 when unknown.
-func processRSSMB(cmd *exec.Cmd) int {
-	if cmd == nil || cmd.Process == nil {
-		return 0
-	}
-	f, err := os.Open(fmt.Sprintf("/proc/%d/status", cmd.Process.Pid))
-	if err != nil {
-		return 0
-	}
-	defer f.Close()
-	sc := bufio.NewScanner(f)
-	for sc.Scan() {
-		if rest, ok := strings.CutPrefix(sc.Text(), "VmRSS:"); ok {
-			kb, _ := strconv.Atoi(strings.TrimSuffix(strings.TrimSpace(rest), " kB"))
-			return kb / 1024
-		}
-	}
-	return 0
-}
-
-// directusInstall finds the Directus install and the Node that runs it.
-func directusInstall() (node, runJS, home string, err error) {
-	home = os.Getenv("DIRECTUS_HOME")
-	explicit := home != ""
-	if !explicit {
-		cache, err := os.UserCacheDir() // $XDG_CACHE_HOME, else $HOME/.cache
-		if err != nil {
-			return "", "", "", err
-		}
-		home = filepath.Join(cache, "goshop", "directus-"+DirectusVersion)
-	}
-	runJS = filepath.Join(home, "node_modules", "@directus", "api", "dist", "cli", "run.js")
-	if _, err := os.Stat(runJS); err != nil {
-		return "", "", "", fmt.Errorf("%s not found", runJS)
-	}
-	marker, err := os.ReadFile(filepath.Join(home, directusMarker))
-	switch {
-	case err == nil:
-		for _, line := range strings.Split(string(marker), "\n") {
-			if v, ok := strings.CutPrefix(line, "node="); ok {
-				node = v
-			}
-		}
-		if node == "" {
-			return "", "", "", fmt.Errorf("%s names no node binary", filepath.Join(home, directusMarker))
-		}
-	case explicit && errors.Is(err, os.ErrNotExist):
-		// An install made by hand: use the Node on PATH (it must be >= 22
-		// and the one its native modules were built with).
-		if node, err = exec.LookPath("node"); err != nil {
-			return "", "", "", errors.New("DIRECTUS_HOME has no install marker and no node is on PATH")
-		}
-	default:
-		return "", "", "", fmt.Errorf("install in %s is incomplete (no %s): %w", home, directusMarker, err)
-	}
-	if _, err := os.Stat(node); err != nil {
-		return "", "", "", fmt.Errorf("node for Directus: %w", err)
-	}
-	return node, runJS, home, nil
-}
+func (s *DirectusServer) rssMB() int { return s.proc.rssMB() }
 
 func randomHex(t testing.TB, n int) string {
 	b := make([]byte, n)

@@ -52,10 +52,10 @@ func Jaeger(t testing.TB) *JaegerServer {
 	if err := os.WriteFile(cfg, []byte(jaegerConfig(ports)), 0o644); err != nil {
 		t.Fatal(err)
 	}
-	c := startChild(t, "jaeger", bin, "--config", cfg)
+	c := StartService(t, "jaeger", bin, nil, "--config", cfg)
 	health := fmt.Sprintf("http://127.0.0.1:%d/status", ports["health"])
 	client := &http.Client{Timeout: 2 * time.Second}
-	c.waitReady(t, jaegerReadyTimeout, func() error {
+	c.WaitReady(t, jaegerReadyTimeout, func() error {
 		resp, err := client.Get(health)
 		if err != nil {
 			return err

@@ -3,7 +3,6 @@ package testenv
 import (
 	"context"
 	"encoding/json"
-	"errors"
 	"fmt"
 	"io"
 	"net/http"
@@ -36,8 +35,7 @@ type N8NServer struct {
 	node, bin, dir string
 	env            []string
 	logs           *LogBuffer
-	cmd            *exec.Cmd
-	exited         chan struct{}
+	proc           *process // nil while stopped
 }
 
 // WebhookURL is the production URL of a webhook path ("catalog-sync").
@@ -62,7 +60,7 @@ func (s *N8NServer) Logs() string { return s.logs.String() }
 // scripts/install-n8n.sh.
 func N8N(t testing.TB, workflows []string, webhookPaths ...string) *N8NServer {
 	t.Helper()
-	node, bin, err := n8nInstall()
+	node, bin, _, err := nodeInstall("N8N_HOME", "n8n-"+N8NVersion, "node_modules/n8n/bin/n8n")
 	if err != nil {
 		t.Fatalf("testenv: no n8n %s for tests: %v\n"+
 			"Fix: run scripts/install-n8n.sh from the repository root (installs Node 24 and n8n into the user's cache, ~4-5 min once), "+
@@ -116,7 +114,7 @@ func N8N(t testing.TB, workflows []string, webhookPaths ...string) *N8NServer {
 		t.Fatalf("testenv: n8n start: %v\n%s", err, lastLines(s.logs.String(), 60))
 	}
 	t.Logf("testenv: n8n %s at %s: import+publish %s, start %s, RSS %d MB", N8NVersion, s.URL,
-		imported.Sub(began).Round(100*time.Millisecond), time.Since(imported).Round(100*time.Millisecond), processRSSMB(s.cmd))
+		imported.Sub(began).Round(100*time.Millisecond), time.Since(imported).Round(100*time.Millisecond), s.proc.rssMB())
 	return s
 }
 
@@ -154,101 +152,51 @@ func (s *N8NServer) importWorkflow(file string) error {
 }
 
 func (s *N8NServer) start(webhookPaths []string) error {
-	cmd := s.command(context.Background(), "start")
-	if err := cmd.Start(); err != nil {
+	p, err := launch(s.command(context.Background(), "start"))
+	if err != nil {
 		return err
 	}
-	exited := make(chan struct{})
-	go func() { _ = cmd.Wait(); close(exited) }()
-	s.cmd, s.exited = cmd, exited
-
+	s.proc = p
 	client := &http.Client{Timeout: 2 * time.Second}
-	deadline := time.Now().Add(n8nReadyTimeout)
 	probes := append([]string{"/healthz/readiness"}, webhookPaths...)
-	for i := 0; i < len(probes); {
-		select {
-		case <-exited:
-			s.cmd = nil
-			return fmt.Errorf("exited before it was ready: %v", cmd.ProcessState)
-		default:
+	next := 0 // probes pass in order: readiness first, then each webhook
+	err = p.waitUntil(n8nReadyTimeout, func() error {
+		for ; next < len(probes); next++ {
+			url := s.URL + probes[next]
+			if next > 0 {
+				url = s.WebhookURL(probes[next])
+			}
+			if err := n8nProbe(client, url, next == 0); err != nil {
+				return err
+			}
 		}
-		url := s.URL + probes[i]
-		if i > 0 {
-			url = s.WebhookURL(probes[i])
-		}
-		status, registered := 0, false
-		if resp, err := client.Get(url); err == nil {
-			status = resp.StatusCode
-			body, _ := io.ReadAll(io.LimitReader(resp.Body, 4096))
-			resp.Body.Close()
-			// A POST-only webhook answers a GET with 404 too, but says so
-			// ("not registered for GET requests. Did you mean to make a
-			// POST request?"); an unknown path says it is not registered.
-			registered = status != http.StatusNotFound || strings.Contains(string(body), "Did you mean to make a")
-		}
-		if (i == 0 && status == http.StatusOK) || (i > 0 && status != 0 && registered) {
-			i++
-			continue
-		}
-		if time.Now().After(deadline) {
-			s.stop()
-			return fmt.Errorf("GET %s still answers %d after %s", url, status, n8nReadyTimeout)
-		}
-		time.Sleep(100 * time.Millisecond)
+		return nil
+	})
+	if err != nil {
+		s.stop()
+	}
+	return err
+}
+
+// n8nProbe checks the readiness endpoint (200) or that a webhook is
+// registered: a POST-only webhook answers a GET with 404 too, but says so
+// ("not registered for GET requests. Did you mean to make a POST
+// request?"); an unknown path says it is not registered.
+func n8nProbe(client *http.Client, url string, readiness bool) error {
+	resp, err := client.Get(url)
+	if err != nil {
+		return err
+	}
+	body, _ := io.ReadAll(io.LimitReader(resp.Body, 4096))
+	resp.Body.Close()
+	registered := resp.StatusCode != http.StatusNotFound || strings.Contains(string(body), "Did you mean to make a")
+	if (readiness && resp.StatusCode != http.StatusOK) || (!readiness && !registered) {
+		return fmt.Errorf("GET %s answers %d", url, resp.StatusCode)
 	}
 	return nil
 }
 
 func (s *N8NServer) stop() {
-	if s.cmd == nil {
-		return
-	}
-	pgid := -s.cmd.Process.Pid
-	_ = syscall.Kill(pgid, syscall.SIGTERM)
-	select {
-	case <-s.exited:
-	case <-time.After(n8nStopTimeout):
-		_ = syscall.Kill(pgid, syscall.SIGKILL)
-		<-s.exited
-	}
-	s.cmd = nil
-}
-
-// n8nInstall finds the n8n install and the Node that runs it.
-func n8nInstall() (node, bin string, err error) {
-	home := os.Getenv("N8N_HOME")
-	explicit := home != ""
-	if !explicit {
-		cache, err := os.UserCacheDir()
-		if err != nil {
-			return "", "", err
-		}
-		home = filepath.Join(cache, "goshop", "n8n-"+N8NVersion)
-	}
-	bin = filepath.Join(home, "node_modules", "n8n", "bin", "n8n")
-	if _, err := os.Stat(bin); err != nil {
-		return "", "", fmt.Errorf("%s not found", bin)
-	}
-	marker, err := os.ReadFile(filepath.Join(home, directusMarker))
-	switch {
-	case err == nil:
-		for _, line := range strings.Split(string(marker), "\n") {
-			if v, ok := strings.CutPrefix(line, "node="); ok {
-				node = v
-			}
-		}
-		if node == "" {
-			return "", "", fmt.Errorf("%s names no node binary", filepath.Join(home, directusMarker))
-		}
-	case explicit && errors.Is(err, os.ErrNotExist):
-		if node, err = exec.LookPath("node"); err != nil {
-			return "", "", errors.New("N8N_HOME has no install marker and no node is on PATH")
-		}
-	default:
-		return "", "", fmt.Errorf("install in %s is incomplete (no %s): %w", home, directusMarker, err)
-	}
-	if _, err := os.Stat(node); err != nil {
-		return "", "", fmt.Errorf("node for n8n: %w", err)
-	}
-	return node, bin, nil
+	s.proc.stop(n8nStopTimeout)
+	s.proc = nil
 }

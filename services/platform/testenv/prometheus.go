@@ -61,7 +61,7 @@ func startPrometheus(t testing.TB, ruleFiles []string, targets []ScrapeTarget) s
 	}
 	port := FreePort(t)
 	base := fmt.Sprintf("http://127.0.0.1:%d", port)
-	c := startChild(t, "prometheus", bin,
+	c := StartService(t, "prometheus", bin, nil,
 		"--config.file="+cfg,
 		"--web.listen-address=127.0.0.1:"+strconv.Itoa(port),
 		"--storage.tsdb.path="+filepath.Join(dir, "data"),
@@ -71,7 +71,7 @@ func startPrometheus(t testing.TB, ruleFiles []string, targets []ScrapeTarget) s
 	for _, tg := range targets {
 		want = append(want, tg.Job+"@"+tg.Addr)
 	}
-	c.waitReady(t, prometheusReadyTimeout, func() error {
+	c.WaitReady(t, prometheusReadyTimeout, func() error {
 		up, err := scrapedTargets(base)
 		if err != nil {
 			return err

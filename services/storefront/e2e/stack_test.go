@@ -6,12 +6,9 @@ package e2e_test
 
 import (
 	"fmt"
-	"net/http"
-	"os"
 	"os/exec"
 	"path/filepath"
 	"sync"
-	"syscall"
 	"testing"
 	"time"
 
@@ -47,41 +44,7 @@ func binaries(t *testing.T) string {
 // service runs `bin serve` until the test ends and waits for /readyz.
 func service(t *testing.T, bin, addr string, env ...string) {
 	t.Helper()
-	logs := &testenv.LogBuffer{}
-	cmd := exec.Command(bin, "serve")
-	cmd.Env = append(os.Environ(), env...)
-	cmd.Stdout, cmd.Stderr = logs, logs
-	cmd.SysProcAttr = &syscall.SysProcAttr{Pdeathsig: syscall.SIGKILL}
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	exited := make(chan struct{})
-	go func() { _ = cmd.Wait(); close(exited) }()
-	name := filepath.Base(bin)
-	t.Cleanup(func() {
-		_ = cmd.Process.Kill()
-		<-exited
-		if t.Failed() {
-			t.Logf("%s output:\n%s", name, logs.String())
-		}
-	})
-	waitFor(t, 60*time.Second, name+" /readyz", func() bool {
-		select {
-		case <-exited:
-			t.Fatalf("%s exited before it was ready:\n%s", name, logs.String())
-		default:
-		}
-		return status("http://"+addr+"/readyz") == http.StatusOK
-	})
-}
-
-func status(url string) int {
-	r, err := http.Get(url)
-	if err != nil {
-		return 0
-	}
-	r.Body.Close()
-	return r.StatusCode
+	testenv.StartService(t, filepath.Base(bin), bin, env, "serve").WaitHTTP(t, "http://"+addr+"/readyz", 60*time.Second)
 }
 
 func waitFor(t *testing.T, timeout time.Duration, what string, ok func() bool) {
