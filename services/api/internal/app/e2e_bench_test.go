@@ -8,7 +8,6 @@ import (
 	"net/http"
 	"os"
 	"os/exec"
-	"path/filepath"
 	"slices"
 	"sync"
 	"testing"
@@ -23,32 +22,6 @@ import (
 	"github.com/goshop-platform/shop/services/platform/orderstream"
 	"github.com/goshop-platform/shop/services/platform/testenv"
 )
-
-var (
-	builtMu sync.Mutex
-	built   = map[string]string{}
-)
-
-// builtBinary builds the Go package pkg (a path or an import path of the
-// workspace) once per run into a temporary folder.
-func builtBinary(t testing.TB, name, pkg string) string {
-	t.Helper()
-	builtMu.Lock()
-	defer builtMu.Unlock()
-	if p, ok := built[name]; ok {
-		return p
-	}
-	dir, err := os.MkdirTemp("", "shop-bench-bin-")
-	if err != nil {
-		t.Fatal(err)
-	}
-	p := filepath.Join(dir, name)
-	if out, err := exec.Command("go", "build", "-o", p, pkg).CombinedOutput(); err != nil {
-		t.Fatalf("go build %s: %v\n%s", pkg, err, out)
-	}
-	built[name] = p
-	return p
-}
 
 // BenchmarkEndToEnd offers 1,000 orders/s to a real api process with two
 // order-worker processes behind it and measures, per order, the time from

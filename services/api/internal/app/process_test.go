@@ -18,31 +18,33 @@ import (
 )
 
 var (
-	buildOnce sync.Once
-	binPath   string
-	buildErr  error
+	builtMu sync.Mutex
+	built   = map[string]string{}
 )
 
-// apiBinary builds cmd/api once per test run.
-func apiBinary(t testing.TB) string {
+// builtBinary builds the Go package pkg (a path or an import path of the
+// workspace) once per run into a temporary folder.
+func builtBinary(t testing.TB, name, pkg string) string {
 	t.Helper()
-	buildOnce.Do(func() {
-		dir, err := os.MkdirTemp("", "shop-api-bin-")
-		if err != nil {
-			buildErr = err
-			return
-		}
-		binPath = filepath.Join(dir, "api")
-		out, err := exec.Command("go", "build", "-o", binPath, "../../cmd/api").CombinedOutput()
-		if err != nil {
-			buildErr = fmt.Errorf("go build: %v\n%s", err, out)
-		}
-	})
-	if buildErr != nil {
-		t.Fatal(buildErr)
+	builtMu.Lock()
+	defer builtMu.Unlock()
+	if p, ok := built[name]; ok {
+		return p
 	}
-	return binPath
+	dir, err := os.MkdirTemp("", "shop-bench-bin-")
+	if err != nil {
+		t.Fatal(err)
+	}
+	p := filepath.Join(dir, name)
+	if out, err := exec.Command("go", "build", "-o", p, pkg).CombinedOutput(); err != nil {
+		t.Fatalf("go build %s: %v\n%s", pkg, err, out)
+	}
+	built[name] = p
+	return p
 }
+
+// apiBinary builds cmd/api once per test run.
+func apiBinary(t testing.TB) string { return builtBinary(t, "api", "../../cmd/api") }
 
 // proc is a running `api serve` child process.
 type proc struct {

@@ -1,6 +1,7 @@
 package auth
 
 import (
+	"crypto/sha256"
 	"sync"
 	"time"
 )
@@ -13,7 +14,7 @@ import (
 // verified; only its time window is checked again on every use.
 type verifiedCache struct {
 	mu sync.Mutex
-	m  map[string]verified
+	m  map[[sha256.Size]byte]verified // by the token's SHA-256: 32 bytes a key, not ~500
 }
 
 type verified struct {
@@ -22,13 +23,14 @@ type verified struct {
 	expires   time.Time
 }
 
-// verifiedCacheMax bounds memory (~0.5 KB per token): when full, the cache
-// starts over rather than tracking LRU order.
+// verifiedCacheMax bounds memory (~100 bytes per token): when full, the
+// cache starts over rather than tracking LRU order.
 const verifiedCacheMax = 20_000
 
 func (c *verifiedCache) get(raw string, now time.Time, leeway time.Duration) (Principal, bool) {
+	key := sha256.Sum256([]byte(raw))
 	c.mu.Lock()
-	v, ok := c.m[raw]
+	v, ok := c.m[key]
 	c.mu.Unlock()
 	if !ok || now.Add(leeway).Before(v.notBefore) || !now.Add(-leeway).Before(v.expires) {
 		return Principal{}, false // not seen, or outside its window: the full check decides and explains
@@ -37,10 +39,11 @@ func (c *verifiedCache) get(raw string, now time.Time, leeway time.Duration) (Pr
 }
 
 func (c *verifiedCache) put(raw string, v verified) {
+	key := sha256.Sum256([]byte(raw))
 	c.mu.Lock()
 	if c.m == nil || len(c.m) >= verifiedCacheMax {
-		c.m = make(map[string]verified, 1024)
+		c.m = make(map[[sha256.Size]byte]verified, 1024)
 	}
-	c.m[raw] = v
+	c.m[key] = v
 	c.mu.Unlock()
 }
