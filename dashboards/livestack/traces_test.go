@@ -123,7 +123,7 @@ func checkClientSpans(t *testing.T, s *stack, id string) {
 		return slices.Contains(sys, "postgresql") && slices.Contains(sys, "redis")
 	})
 	if !ok {
-		t.Skipf("SKIPPED LOUDLY: order trace %s lacks a Postgres (db.system=postgresql) or Redis (db.system=redis) client span; "+
+		t.Fatalf("order trace %s lacks a Postgres (db.system=postgresql) or Redis (db.system=redis) client span; "+
 			"db systems seen: %v. Spans:\n  %s", id, systems(tr), tr.summary())
 	}
 	t.Logf("order trace %s has client spans of %v", id, systems(tr))
