@@ -29,7 +29,8 @@ commands:
   migrate        apply the embedded database migrations (idempotent)
   create-admin   --email E   create an admin; password from ADMIN_PASSWORD or stdin
   seed-demo      add a demo catalogue if there are no products yet
-  gen-key        --dir D --kid K   write a new ES256 signing key D/K.pem
+  gen-key        --dir D --kid K [--if-missing]   write a new ES256 signing key D/K.pem
+                 (--if-missing: keep an existing D/K.pem and exit 0, for init containers)
   print-config   show the effective configuration, secrets masked
   version        print the version
 
@@ -141,11 +142,21 @@ func genKey(args []string) error {
 	fs := flag.NewFlagSet("gen-key", flag.ContinueOnError)
 	dir := fs.String("dir", "", "directory for the key file")
 	kid := fs.String("kid", "", "key id (file name stem)")
+	ifMissing := fs.Bool("if-missing", false, "keep an existing key file and succeed (docker-compose init step)")
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
 	if *dir == "" || *kid == "" || strings.ContainsAny(*kid, `/\ `) {
 		return errors.New("gen-key needs --dir and a --kid without slashes or spaces")
+	}
+	path := filepath.Join(*dir, *kid+".pem")
+	if *ifMissing {
+		// The compose stack runs this on every start from an image without a
+		// shell, so "create unless present" has to live here.
+		if _, err := os.Stat(path); err == nil {
+			fmt.Println(path)
+			return nil
+		}
 	}
 	pemBytes, err := auth.GenerateKeyPEM()
 	if err != nil {
@@ -154,8 +165,11 @@ func genKey(args []string) error {
 	if err := os.MkdirAll(*dir, 0o700); err != nil {
 		return err
 	}
-	path := filepath.Join(*dir, *kid+".pem")
 	f, err := os.OpenFile(path, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o600)
+	if *ifMissing && errors.Is(err, os.ErrExist) {
+		fmt.Println(path) // another run made it in between
+		return nil
+	}
 	if err != nil {
 		return fmt.Errorf("%w (refusing to overwrite an existing key)", err)
 	}
