@@ -1,0 +1,3 @@
+module github.com/goshop-platform/shop/tilt
+
+go 1.26.8
