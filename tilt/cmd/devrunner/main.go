@@ -1,7 +1,7 @@
 // Command devrunner is the entrypoint and the `tar` of the shop's Tilt dev
 // images (see package devrunner):
 //
-//	devrunner run [--live DIR] [--grace 10s] -- PROGRAM [ARGS...]
+//	devrunner run [--live DIR] [--grace 10s] -- PROGRAM [ARGS...]   (PROGRAM may use $VARS)
 //	tar -C DIR -x -f -      (devrunner installed as /usr/local/bin/tar)
 //	rm -rf PATH...          (devrunner installed as /usr/local/bin/rm)
 package main
@@ -69,7 +69,10 @@ func supervise(ctx context.Context, args []string) error {
 	if fs.NArg() == 0 {
 		return fmt.Errorf("devrunner run: no program\n%s", usage)
 	}
-	s := &devrunner.Supervisor{Program: fs.Arg(0), Args: fs.Args()[1:], LiveDir: *live, Grace: *grace}
+	// The program may name an environment variable ("/app/${SHOP_SERVICE}"):
+	// exec-form ENTRYPOINTs are not expanded by Docker, so one Dockerfile
+	// serves every service.
+	s := &devrunner.Supervisor{Program: os.ExpandEnv(fs.Arg(0)), Args: fs.Args()[1:], LiveDir: *live, Grace: *grace}
 	return s.Run(ctx)
 }
 
