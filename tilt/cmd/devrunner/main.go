@@ -45,7 +45,7 @@ func run(ctx context.Context, name string, args []string, stdin io.Reader) error
 		return remove(args)
 	}
 	if len(args) == 0 {
-		return errors.New(usage)
+		return fmt.Errorf("devrunner: no command\n%s", usage)
 	}
 	switch args[0] {
 	case "run":

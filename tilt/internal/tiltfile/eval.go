@@ -55,10 +55,10 @@ type Doc struct {
 }
 
 // Kind, Name and Namespace of the object.
-func (d Doc) Kind() string      { return str(d.Object["kind"]) }
+func (d Doc) Kind() string       { return str(d.Object["kind"]) }
 func (d Doc) APIVersion() string { return str(d.Object["apiVersion"]) }
-func (d Doc) Name() string      { return str(meta(d.Object)["name"]) }
-func (d Doc) Namespace() string { return str(meta(d.Object)["namespace"]) }
+func (d Doc) Name() string       { return str(meta(d.Object)["name"]) }
+func (d Doc) Namespace() string  { return str(meta(d.Object)["namespace"]) }
 
 func meta(o map[string]any) map[string]any {
 	m, _ := o["metadata"].(map[string]any)

@@ -46,9 +46,6 @@ func (m *Model) Names() []string {
 	return out
 }
 
-var workloadKinds = map[string]bool{"Deployment": true, "StatefulSet": true, "DaemonSet": true, "ReplicaSet": true,
-	"Job": true, "CronJob": true, "Pod": true}
-
 // PodSpec returns the object's pod template spec and labels (nil when it has none).
 func PodSpec(o map[string]any) (spec map[string]any, labels map[string]any) {
 	switch str(o["kind"]) {
