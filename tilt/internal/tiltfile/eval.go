@@ -352,6 +352,7 @@ func (e *evaluator) builtins() starlark.StringDict {
 				return nil, err
 			}
 		}
+		out.Freeze() // as Tilt's
 		return out, nil
 	})
 	u["config"] = e.configModule()
