@@ -167,7 +167,7 @@ func TestEvaluationFailsOnWhatTiltRefuses(t *testing.T) {
 // executes, but against the caller's when its functions run later (as in Tilt).
 func TestLoadResolvesPathsLikeTilt(t *testing.T) {
 	files := map[string]string{
-		"Tiltfile":       "load('./lib/helpers.star', 'top', 'later')\nk8s_yaml(later())",
+		"Tiltfile": "load('./lib/helpers.star', 'top', 'later')\nk8s_yaml(later())",
 		"lib/helpers.star": "top = read_file('here.txt')\n" +
 			"def later():\n    return read_file('app.yaml')\n",
 		"lib/here.txt": "x",
