@@ -25,7 +25,7 @@ unit: ## go tests of every module (starts throwaway PostgreSQL/Redis servers its
 	$(GO) test -race -count=1 -timeout 20m $(PKGS)
 
 lint: $(STATICCHECK) ## gofmt, go vet, staticcheck
-	@unformatted=$$(gofmt -l services dashboards); if [[ -n "$$unformatted" ]]; then echo "gofmt needed:"; echo "$$unformatted"; exit 1; fi
+	@unformatted=$$(gofmt -l services dashboards compose); if [[ -n "$$unformatted" ]]; then echo "gofmt needed:"; echo "$$unformatted"; exit 1; fi
 	$(GO) vet $(PKGS)
 	$(STATICCHECK) $(PKGS)
 
@@ -87,3 +87,23 @@ $(STATICCHECK):
 
 clean-dev: ## delete the local dev state (.dev/: database, Redis data, keys)
 	rm -rf .dev bin
+
+# docker compose fallback (docker-compose.yml; README "docker compose").
+# Windows: run the same `docker compose` commands in PowerShell, or make in WSL.
+COMPOSE ?= docker compose
+.PHONY: compose-env compose-up compose-down compose-logs
+
+compose-env: ## write .env for docker compose from .env.example with random secrets (never overwrites one)
+	@compose/gen-env.sh
+
+compose-up: ## build and start the docker-compose stack (COMPOSE_PROFILES in .env picks optional parts)
+	@test -f .env || { echo "no .env: cp .env.example .env and set its secrets, or run: make compose-env"; exit 1; }
+	$(COMPOSE) up -d --build --remove-orphans
+	@$(COMPOSE) ps
+	@echo; echo "shop http://localhost:8088 · api http://localhost:8080 · Directus http://localhost:8055 · Grafana http://localhost:3000 · Prometheus http://localhost:9090 · Jaeger http://localhost:16686 · n8n http://localhost:5678 · Appsmith http://localhost:8000 (optional parts only with their profile); logins: README, section docker compose"
+
+compose-down: ## stop the docker-compose stack, every profile (V=1 also deletes its volumes: database, Redis, keys)
+	$(COMPOSE) --profile '*' down --remove-orphans $(if $(V),--volumes)
+
+compose-logs: ## follow the docker-compose logs (SERVICE=api for one service)
+	$(COMPOSE) --profile '*' logs -f --tail=200 $(SERVICE)
