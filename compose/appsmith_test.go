@@ -1,0 +1,356 @@
+package compose
+
+import (
+	"encoding/json"
+	"net/url"
+	"os"
+	"path/filepath"
+	"regexp"
+	"slices"
+	"strings"
+	"testing"
+
+	"gopkg.in/yaml.v3"
+)
+
+const appsmithExport = "compose/appsmith/shop-admin.json"
+
+type appsmithApp struct {
+	ArtifactJSONType    string  `json:"artifactJsonType"`
+	ClientSchemaVersion float64 `json:"clientSchemaVersion"`
+	ServerSchemaVersion float64 `json:"serverSchemaVersion"`
+	ExportedApplication struct {
+		Name  string `json:"name"`
+		Pages []struct {
+			ID        string `json:"id"`
+			IsDefault bool   `json:"isDefault"`
+		} `json:"pages"`
+	} `json:"exportedApplication"`
+	DatasourceList []json.RawMessage `json:"datasourceList"`
+	PageList       []struct {
+		UnpublishedPage appsmithPage `json:"unpublishedPage"`
+		PublishedPage   appsmithPage `json:"publishedPage"`
+	} `json:"pageList"`
+	ActionList []struct {
+		ID                string         `json:"id"`
+		PluginType        string         `json:"pluginType"`
+		PluginID          string         `json:"pluginId"`
+		UnpublishedAction appsmithAction `json:"unpublishedAction"`
+		PublishedAction   appsmithAction `json:"publishedAction"`
+	} `json:"actionList"`
+	ActionCollectionList []json.RawMessage `json:"actionCollectionList"`
+}
+
+type appsmithPage struct {
+	Name    string `json:"name"`
+	Layouts []struct {
+		DSL                 map[string]any `json:"dsl"`
+		LayoutOnLoadActions [][]struct {
+			ID, Name string
+		} `json:"layoutOnLoadActions"`
+	} `json:"layouts"`
+}
+
+type appsmithAction struct {
+	Name       string `json:"name"`
+	PageID     string `json:"pageId"`
+	Datasource struct {
+		Name                    string `json:"name"`
+		PluginID                string `json:"pluginId"`
+		DatasourceConfiguration struct {
+			URL string `json:"url"`
+		} `json:"datasourceConfiguration"`
+	} `json:"datasource"`
+	ActionConfiguration struct {
+		Path            string `json:"path"`
+		HTTPMethod      string `json:"httpMethod"`
+		Body            string `json:"body"`
+		Headers         []kv   `json:"headers"`
+		QueryParameters []kv   `json:"queryParameters"`
+	} `json:"actionConfiguration"`
+	DynamicBindingPathList []struct{ Key string } `json:"dynamicBindingPathList"`
+}
+
+type kv struct{ Key, Value string }
+
+// openAPI is the part of services/api/openapi/openapi.yaml the check needs.
+type openAPI struct {
+	Paths      map[string]map[string]yaml.Node `yaml:"paths"`
+	Components struct {
+		Schemas    map[string]schema  `yaml:"schemas"`
+		Parameters map[string]oaParam `yaml:"parameters"`
+	} `yaml:"components"`
+}
+
+type oaParam struct {
+	Ref      string `yaml:"$ref"`
+	Name     string `yaml:"name"`
+	In       string `yaml:"in"`
+	Required bool   `yaml:"required"`
+}
+
+type schema struct {
+	Ref        string            `yaml:"$ref"`
+	Required   []string          `yaml:"required"`
+	Properties map[string]schema `yaml:"properties"`
+}
+
+type operation struct {
+	Parameters  []oaParam             `yaml:"parameters"`
+	Security    []map[string][]string `yaml:"security"`
+	RequestBody struct {
+		Content map[string]struct {
+			Schema schema `yaml:"schema"`
+		} `yaml:"content"`
+	} `yaml:"requestBody"`
+}
+
+func loadOpenAPI(t *testing.T) openAPI {
+	var doc openAPI
+	if err := yaml.Unmarshal([]byte(readFile(t, "services/api/openapi/openapi.yaml")), &doc); err != nil {
+		t.Fatalf("openapi.yaml: %v", err)
+	}
+	return doc
+}
+
+// find returns the operation for a method and a concrete path template
+// ("/api/v1/products/{x}") and the OpenAPI path it matched.
+func (d openAPI) find(method, path string) (operation, []oaParam, string, bool) {
+	for p, item := range d.Paths {
+		if templateRE(p).MatchString(path) {
+			var common []oaParam
+			if n, ok := item["parameters"]; ok {
+				_ = n.Decode(&common)
+			}
+			n, ok := item[strings.ToLower(method)]
+			if !ok {
+				return operation{}, nil, p, false
+			}
+			var op operation
+			if err := n.Decode(&op); err != nil {
+				return operation{}, nil, p, false
+			}
+			return op, d.resolveParams(append(common, op.Parameters...)), p, true
+		}
+	}
+	return operation{}, nil, "", false
+}
+
+func (d openAPI) resolveParams(ps []oaParam) []oaParam {
+	var out []oaParam
+	for _, p := range ps {
+		if p.Ref != "" {
+			p = d.Components.Parameters[strings.TrimPrefix(p.Ref, "#/components/parameters/")]
+		}
+		out = append(out, p)
+	}
+	return out
+}
+
+func (d openAPI) resolve(s schema) schema {
+	for s.Ref != "" {
+		s = d.Components.Schemas[strings.TrimPrefix(s.Ref, "#/components/schemas/")]
+	}
+	return s
+}
+
+// templateRE matches a path of the export, whose {{bindings}} became {x},
+// against an OpenAPI path with {parameters}.
+func templateRE(p string) *regexp.Regexp {
+	parts := regexp.MustCompile(`\{[^}]+\}`).Split(p, -1)
+	for i := range parts {
+		parts[i] = regexp.QuoteMeta(parts[i])
+	}
+	return regexp.MustCompile("^" + strings.Join(parts, `\{x\}`) + "$")
+}
+
+var binding = regexp.MustCompile(`\{\{.*?\}\}`)
+
+func loadAppsmith(t *testing.T) appsmithApp {
+	b, err := os.ReadFile(filepath.Join(root, appsmithExport))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var app appsmithApp
+	if err := json.Unmarshal(b, &app); err != nil {
+		t.Fatalf("%s does not parse: %v", appsmithExport, err)
+	}
+	return app
+}
+
+// The Appsmith export has the shape Appsmith imports, its actions call
+// routes of the api's OpenAPI document with the right methods, headers,
+// query parameters and body fields, through the api service of the compose
+// network, and every action a widget runs exists (and every action is used).
+func TestAppsmithExportCallsTheAPI(t *testing.T) {
+	app := loadAppsmith(t)
+	if app.ArtifactJSONType != "APPLICATION" || app.ClientSchemaVersion < 1 || app.ServerSchemaVersion < 1 ||
+		app.ExportedApplication.Name == "" || len(app.PageList) == 0 || len(app.ActionList) == 0 {
+		t.Fatalf("%s is not an Appsmith application export (artifactJsonType, schema versions, exportedApplication, pageList, actionList)", appsmithExport)
+	}
+	pages := map[string]bool{}
+	var dsl strings.Builder
+	for _, p := range app.PageList {
+		pages[p.UnpublishedPage.Name] = true
+		if len(p.UnpublishedPage.Layouts) == 0 || p.UnpublishedPage.Layouts[0].DSL["type"] != "CANVAS_WIDGET" {
+			t.Errorf("page %s has no canvas layout", p.UnpublishedPage.Name)
+		}
+		b, _ := json.Marshal(p.UnpublishedPage.Layouts)
+		dsl.Write(b)
+		pb, _ := json.Marshal(p.PublishedPage.Layouts)
+		if string(pb) != string(b) {
+			t.Errorf("page %s: the published layout differs from the edited one (publish in Appsmith before exporting)", p.UnpublishedPage.Name)
+		}
+	}
+	for _, p := range app.ExportedApplication.Pages {
+		if !pages[p.ID] {
+			t.Errorf("exportedApplication.pages names %s, which is not in pageList", p.ID)
+		}
+	}
+
+	p := full(t)
+	ports := listening(t, p)
+	api := loadOpenAPI(t)
+	called := map[string]bool{}
+	names := map[string]bool{}
+	for _, a := range app.ActionList {
+		ua := a.UnpublishedAction
+		if names[ua.Name] {
+			t.Errorf("two actions are called %s", ua.Name)
+		}
+		names[ua.Name] = true
+		pa, _ := json.Marshal(a.PublishedAction)
+		ub, _ := json.Marshal(ua)
+		if string(pa) != string(ub) {
+			t.Errorf("action %s: published and edited versions differ", ua.Name)
+		}
+		if a.PluginType != "API" || a.PluginID != "restapi-plugin" {
+			t.Errorf("action %s is a %s/%s, not a REST API action", ua.Name, a.PluginType, a.PluginID)
+			continue
+		}
+		if !pages[ua.PageID] {
+			t.Errorf("action %s belongs to page %q, which does not exist", ua.Name, ua.PageID)
+		}
+		u, err := url.Parse(ua.Datasource.DatasourceConfiguration.URL)
+		if err != nil || !ports[u.Hostname()][u.Port()] {
+			t.Errorf("action %s calls %q: not a compose service and the port it listens on", ua.Name, ua.Datasource.DatasourceConfiguration.URL)
+		}
+		if u != nil && u.Hostname() != "api" {
+			t.Errorf("action %s calls %s, not the api", ua.Name, u.Host)
+		}
+		cfg := ua.ActionConfiguration
+		path := binding.ReplaceAllString(cfg.Path, "{x}")
+		op, params, oaPath, ok := api.find(cfg.HTTPMethod, path)
+		if !ok {
+			t.Errorf("action %s: %s %s is not an operation of the api's OpenAPI document", ua.Name, cfg.HTTPMethod, cfg.Path)
+			continue
+		}
+		called[cfg.HTTPMethod+" "+oaPath] = true
+		headers := map[string]string{}
+		for _, h := range cfg.Headers {
+			if h.Key != "" {
+				headers[strings.ToLower(h.Key)] = h.Value
+			}
+		}
+		if len(op.Security) > 0 && !strings.HasPrefix(headers["authorization"], "Bearer {{") {
+			t.Errorf("action %s: %s %s needs a bearer token; the Authorization header is %q", ua.Name, cfg.HTTPMethod, oaPath, headers["authorization"])
+		}
+		for _, prm := range params {
+			switch prm.In {
+			case "header":
+				if prm.Required && headers[strings.ToLower(prm.Name)] == "" {
+					t.Errorf("action %s: %s %s requires header %s", ua.Name, cfg.HTTPMethod, oaPath, prm.Name)
+				}
+			}
+		}
+		if v := headers["if-match"]; v != "" && !regexp.MustCompile(`^"\{\{.*\}\}"$`).MatchString(v) {
+			t.Errorf("action %s: If-Match %q is not a quoted ETag", ua.Name, v)
+		}
+		for _, q := range cfg.QueryParameters {
+			if q.Key == "" {
+				continue
+			}
+			if !slices.ContainsFunc(params, func(p oaParam) bool { return p.In == "query" && p.Name == q.Key }) {
+				t.Errorf("action %s: query parameter %s is not one of %s %s", ua.Name, q.Key, cfg.HTTPMethod, oaPath)
+			}
+		}
+		checkBody(t, api, ua.Name, cfg.HTTPMethod+" "+oaPath, op, cfg.Body, headers)
+		for _, key := range []string{"path", "body"} {
+			text := map[string]string{"path": cfg.Path, "body": cfg.Body}[key]
+			bound := slices.ContainsFunc(ua.DynamicBindingPathList, func(b struct{ Key string }) bool { return b.Key == key })
+			if strings.Contains(text, "{{") != bound {
+				t.Errorf("action %s: %s has bindings %v but dynamicBindingPathList says %v", ua.Name, key, strings.Contains(text, "{{"), bound)
+			}
+		}
+	}
+	for _, want := range []string{
+		"POST /api/v1/auth/login", "GET /api/v1/products", "POST /api/v1/products", "PUT /api/v1/products/{id}",
+		"POST /api/v1/products/{id}/stock-adjustments", "GET /api/v1/orders",
+	} {
+		if !called[want] {
+			t.Errorf("the admin app has no action for %s", want)
+		}
+	}
+
+	// Widgets and page loads only run actions that exist; every action is run by something.
+	all := dsl.String()
+	for _, m := range regexp.MustCompile(`\b([A-Z][A-Za-z0-9]*)\.run\(`).FindAllStringSubmatch(all, -1) {
+		if !names[m[1]] {
+			t.Errorf("a widget runs %s.run(), but there is no action %s", m[1], m[1])
+		}
+	}
+	for name := range names {
+		if !strings.Contains(all, name+".run(") && !strings.Contains(all, `"name":"`+name+`"`) {
+			t.Errorf("action %s is never run (no widget, not on page load)", name)
+		}
+	}
+}
+
+// checkBody: a JSON body (with {{bindings}} as values) sends exactly fields
+// of the operation's request schema, all the required ones included.
+func checkBody(t *testing.T, api openAPI, action, op string, o operation, body string, headers map[string]string) {
+	media, hasBody := o.RequestBody.Content["application/json"]
+	if !hasBody {
+		if strings.TrimSpace(body) != "" {
+			t.Errorf("action %s sends a body, but %s takes none", action, op)
+		}
+		return
+	}
+	if headers["content-type"] != "application/json" {
+		t.Errorf("action %s: %s needs Content-Type application/json, has %q", action, op, headers["content-type"])
+	}
+	var fields map[string]any
+	if err := json.Unmarshal([]byte(binding.ReplaceAllString(body, "null")), &fields); err != nil {
+		t.Errorf("action %s: body is not a JSON object with {{bindings}} as values: %v\n%s", action, err, body)
+		return
+	}
+	s := api.resolve(media.Schema)
+	for f := range fields {
+		if _, ok := s.Properties[f]; !ok {
+			t.Errorf("action %s: %s has no body field %q", action, op, f)
+		}
+	}
+	for _, r := range s.Required {
+		if _, ok := fields[r]; !ok {
+			t.Errorf("action %s: %s requires body field %q", action, op, r)
+		}
+	}
+}
+
+// The api lets Appsmith's origin call it from the browser (CORS), as
+// Appsmith is published in compose.
+func TestAPIAllowsAppsmithOrigin(t *testing.T) {
+	p := full(t)
+	origins := service(t, p, "api").Environment["API_CORS_ALLOWED_ORIGINS"]
+	env := testEnv(t)
+	if origins == nil || !slices.Contains(strings.Split(*origins, ","), env["APPSMITH_PUBLIC_URL"]) {
+		t.Errorf("API_CORS_ALLOWED_ORIGINS %v does not allow Appsmith (%s)", origins, env["APPSMITH_PUBLIC_URL"])
+	}
+	if !slices.Contains(strings.Split(*origins, ","), env["SHOP_PUBLIC_URL"]) {
+		t.Errorf("API_CORS_ALLOWED_ORIGINS %v does not allow the storefront (%s)", *origins, env["SHOP_PUBLIC_URL"])
+	}
+	u, _ := url.Parse(env["APPSMITH_PUBLIC_URL"])
+	if !publishes(service(t, p, "appsmith"), u.Port()) {
+		t.Errorf("APPSMITH_PUBLIC_URL %s is not a port the appsmith service publishes", u)
+	}
+}
