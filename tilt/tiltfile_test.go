@@ -11,6 +11,7 @@ import (
 	"strings"
 	"testing"
 
+	"go.starlark.net/starlark"
 	corev1 "k8s.io/api/core/v1"
 	kindv1alpha4 "sigs.k8s.io/kind/pkg/apis/config/v1alpha4"
 	"sigs.k8s.io/yaml"
@@ -116,6 +117,9 @@ func TestTiltfile(t *testing.T) {
 			} else if len(res.ByFn("helm_resource")) > 0 || len(res.ByFn("helm_repo")) > 0 {
 				t.Errorf("--addons=false still installs third-party charts (needs the network)")
 			}
+			if !slices.Contains(v.args, "--prod-images") {
+				checkDevImages(t, res)
+			}
 			if slices.Contains(v.args, "--prod-images") {
 				for _, c := range res.ByFn("docker_build") {
 					if len(tiltfile.List(c.Args["live_update"])) > 0 || !strings.HasPrefix(tiltfile.Str(c.Args["dockerfile"]), "services/") {
@@ -124,6 +128,55 @@ func TestTiltfile(t *testing.T) {
 				}
 			}
 		})
+	}
+}
+
+var devEntrypoint = regexp.MustCompile(`(?m)^ENTRYPOINT \["/devrunner", "run", "--live=([^"]+)", "--", "([^"]+)/\$\{SHOP_SERVICE\}"\]$`)
+
+// checkDevImages: each dev image is tilt/Dockerfile.dev for its service, and
+// its live update syncs the host-built binary to the file devrunner watches
+// (<live dir>/<service>, from the Dockerfile's ENTRYPOINT).
+func checkDevImages(t *testing.T, res *tiltfile.Result) {
+	t.Helper()
+	df, err := os.ReadFile(filepath.Join(root, "tilt", "Dockerfile.dev"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	m := devEntrypoint.FindSubmatch(df)
+	if m == nil || !bytes.Contains(df, []byte("ENV SHOP_SERVICE=${SERVICE}")) ||
+		!bytes.Contains(df, []byte("COPY ${SERVICE} "+string(m[2])+"/${SERVICE}")) {
+		t.Fatalf("tilt/Dockerfile.dev: want the binary copied to the path the ENTRYPOINT runs with devrunner --live=DIR")
+	}
+	live := string(m[1])
+	builds := res.ByFn("docker_build")
+	if len(builds) == 0 {
+		t.Fatal("no docker_build")
+	}
+	for _, c := range builds {
+		ref := tiltfile.Str(c.Args["ref"])
+		svc := strings.TrimPrefix(ref, "goshop/")
+		if tiltfile.Str(c.Args["dockerfile"]) != "tilt/Dockerfile.dev" {
+			t.Errorf("%s: dockerfile %q, want tilt/Dockerfile.dev", ref, tiltfile.Str(c.Args["dockerfile"]))
+		}
+		var svcArg string
+		if d, ok := c.Args["build_args"].(interface {
+			Get(starlark.Value) (starlark.Value, bool, error)
+		}); ok {
+			v, _, _ := d.Get(starlark.String("SERVICE"))
+			svcArg = tiltfile.Str(v)
+		}
+		if svcArg != svc {
+			t.Errorf("%s: build arg SERVICE=%q, want %q", ref, svcArg, svc)
+		}
+		var targets []string
+		for _, step := range tiltfile.List(c.Args["live_update"]) {
+			if o, ok := step.(tiltfile.Object); ok && o.Kind == "sync" {
+				targets = append(targets, tiltfile.Str(o.Args["remote_path"]))
+			}
+		}
+		if want := live + "/" + svc; !slices.Equal(targets, []string{want}) {
+			t.Errorf("%s: live update syncs to %v, want [%s] (what devrunner watches)", ref, targets, want)
+		}
 	}
 }
 

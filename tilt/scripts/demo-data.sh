@@ -6,7 +6,7 @@
 #   tilt/scripts/demo-data.sh [KUBE_CONTEXT] [API_BINARY_IN_THE_IMAGE]
 set -euo pipefail
 context=${1:-kind-shop}
-binary=${2:-/app/api}
+binary=${2:-/usr/local/bin/api}
 kubectl --context "$context" --namespace shop exec deploy/api -c api -- "$binary" seed-demo
 status=$(curl -sS -o /dev/null -w '%{http_code}' --retry 10 --retry-connrefused --retry-delay 1 \
   -X POST http://localhost:8080/api/v1/auth/register -H 'Content-Type: application/json' \

@@ -69,7 +69,7 @@ func supervise(ctx context.Context, args []string) error {
 	if fs.NArg() == 0 {
 		return fmt.Errorf("devrunner run: no program\n%s", usage)
 	}
-	// The program may name an environment variable ("/app/${SHOP_SERVICE}"):
+	// The program may name an environment variable ("/usr/local/bin/${SHOP_SERVICE}"):
 	// exec-form ENTRYPOINTs are not expanded by Docker, so one Dockerfile
 	// serves every service.
 	s := &devrunner.Supervisor{Program: os.ExpandEnv(fs.Arg(0)), Args: fs.Args()[1:], LiveDir: *live, Grace: *grace}
