@@ -25,7 +25,7 @@ unit: ## go tests of every module (starts throwaway PostgreSQL/Redis servers its
 	$(GO) test -race -count=1 -timeout 20m $(PKGS)
 
 lint: $(STATICCHECK) ## gofmt, go vet, staticcheck
-	@unformatted=$$(gofmt -l services dashboards compose); if [[ -n "$$unformatted" ]]; then echo "gofmt needed:"; echo "$$unformatted"; exit 1; fi
+	@unformatted=$$(gofmt -l services dashboards charts compose); if [[ -n "$$unformatted" ]]; then echo "gofmt needed:"; echo "$$unformatted"; exit 1; fi
 	$(GO) vet $(PKGS)
 	$(STATICCHECK) $(PKGS)
 
@@ -78,8 +78,25 @@ n8n: ## install the pinned n8n + Node 24 into the cache (first run ~4-5 min, the
 jaeger: ## build the pinned Jaeger (tools/jaeger) into the cache (first run ~3-7 min, then instant)
 	@scripts/install-jaeger.sh
 
-dashboards: ## regenerate the Grafana dashboards in dashboards/grafana/ from their Go code
+dashboards: ## regenerate the Grafana dashboards in dashboards/grafana/ from their Go code, and copy them and the alert rules into the charts
 	cd dashboards && $(GO) run ./cmd/gen-dashboards -out grafana
+	@# Helm reads no file outside a chart: each chart ships copies (charts/test fails when they drift).
+	cp dashboards/grafana/api.json dashboards/grafana/shop-overview.json charts/api/files/dashboards/
+	cp dashboards/grafana/order-worker.json charts/order-worker/files/dashboards/
+	cp dashboards/grafana/catalog-sync.json charts/catalog-sync/files/dashboards/
+	for c in api order-worker catalog-sync; do cp dashboards/alerts/shop.rules.yml charts/$$c/files/; done
+
+CHARTS := api order-worker catalog-sync storefront loadgen
+.PHONY: charts
+# make test checks the charts too.
+test: charts
+charts: ## helm lint --strict of every chart with each of its ci/*.yaml values files, then the helm-unittest suites (helm and helm-unittest from make kube-tools)
+	@scripts/install-kube-tools.sh
+	@set -e; bin=$$(scripts/install-kube-tools.sh --print-dir)/bin; \
+	for c in $(CHARTS); do for v in charts/$$c/ci/*.yaml; do \
+	  echo "==> helm lint --strict charts/$$c -f $$v"; $$bin/helm lint --strict --quiet charts/$$c -f $$v; \
+	done; done; \
+	echo "==> helm-unittest"; $$bin/helm-unittest --strict $(addprefix charts/,$(CHARTS))
 
 $(STATICCHECK):
 	@echo "==> installing staticcheck $(STATICCHECK_VERSION) into $(dir $@)"
