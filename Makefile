@@ -11,7 +11,7 @@ STATICCHECK_VERSION := v0.8.2
 STATICCHECK := $(TOOLS)/staticcheck-$(STATICCHECK_VERSION)/staticcheck
 FUZZTIME ?= 10s
 
-.PHONY: help dev test lint vulncheck unit fuzz bench bench-smoke bench-run build tools directus n8n jaeger dashboards clean-dev storefront-web
+.PHONY: help dev test lint vulncheck unit fuzz bench bench-smoke bench-run build tools directus n8n jaeger kube-tools dashboards clean-dev storefront-web
 
 help: ## list the targets
 	@grep -hE '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-10s %s\n", $$1, $$2}'
@@ -19,7 +19,7 @@ help: ## list the targets
 dev: ## run the whole shop locally (PostgreSQL, Redis, api, 2 order-workers, Directus, catalog-sync) without Docker
 	@scripts/dev.sh
 
-test: lint vulncheck directus n8n jaeger unit ## everything CI runs: lint, then unit + integration tests on real PostgreSQL, Redis, Directus, n8n, Prometheus and Jaeger
+test: lint vulncheck directus n8n jaeger kube-tools unit ## everything CI runs: lint, then unit + integration tests on real PostgreSQL, Redis, Directus, n8n, Prometheus and Jaeger, and the Helm charts on a real Kubernetes control plane
 
 unit: ## go tests of every module (starts throwaway PostgreSQL/Redis servers itself)
 	$(GO) test -race -count=1 -timeout 20m $(PKGS)
@@ -74,6 +74,9 @@ directus: ## install the pinned Directus + Node 22 into the cache (first run ~1-
 
 n8n: ## install the pinned n8n + Node 24 into the cache (first run ~4-5 min, then instant)
 	@scripts/install-n8n.sh
+
+kube-tools: ## build the pinned Kubernetes control plane, helm, helm-unittest, kwok and CRDs for the chart tests into the cache (first run ~10 min, then instant)
+	@scripts/install-kube-tools.sh
 
 jaeger: ## build the pinned Jaeger (tools/jaeger) into the cache (first run ~3-7 min, then instant)
 	@scripts/install-jaeger.sh

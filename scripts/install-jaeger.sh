@@ -35,6 +35,7 @@ source "$ROOT/scripts/lib/install.sh"
 
 [[ -n ${1:-} ]] && die "unknown argument '$1' (this script takes none)"
 command -v go >/dev/null || die "go not found." "Fix: install Go >= 1.26 (see README.md)."
+pin_go_toolchain
 grep -q "github.com/jaegertracing/jaeger $JAEGER_VERSION" "$SRC/go.mod" ||
   die "$SRC/go.mod does not require jaeger $JAEGER_VERSION." \
     "Fix: (cd $SRC && GOWORK=off go get -tool github.com/jaegertracing/jaeger/cmd/jaeger@$JAEGER_VERSION)"

@@ -138,3 +138,12 @@ need_free_mb() {
   ((free_mb > $1)) ||
     die "only ${free_mb} MB free in $CACHE; $2." "Fix: free some space, or set XDG_CACHE_HOME to a larger disk."
 }
+
+# pin_go_toolchain: builds use the Makefile's GOTOOLCHAIN (as make and CI
+# do) unless the caller set one; a different Go version would rebuild the
+# cached tools from scratch.
+pin_go_toolchain() {
+  [[ -n ${GOTOOLCHAIN:-} ]] && return
+  GOTOOLCHAIN=$(sed -n 's/^export GOTOOLCHAIN := \(.*\)/\1/p' "$ROOT/Makefile")
+  export GOTOOLCHAIN
+}
