@@ -5,16 +5,17 @@ import (
 	"net/url"
 	"os"
 	"path"
+	"regexp"
 	"strings"
 	"testing"
 )
 
-// The n8n workflow mounted into n8n-import parses, is the one it imports and
-// publishes (by the workflow's id), and its webhook path is the one
-// catalog-sync posts to under compose and by default.
+// The n8n workflow mounted into the n8n service parses, is the one it imports
+// and publishes (by the workflow's id) before n8n starts, and its webhook path
+// is the one catalog-sync posts to under compose and by default.
 func TestN8nWorkflowMatchesTheSync(t *testing.T) {
 	p := full(t)
-	imp := service(t, p, "n8n-import")
+	imp := service(t, p, "n8n")
 	script := strings.Join(append(append([]string{}, imp.Entrypoint...), imp.Command...), " ")
 	var input string
 	for _, f := range strings.Fields(script) {
@@ -23,11 +24,14 @@ func TestN8nWorkflowMatchesTheSync(t *testing.T) {
 		}
 	}
 	if input == "" || !strings.Contains(script, "import:workflow") {
-		t.Fatalf("n8n-import does not run `n8n import:workflow --input=...`: %q", script)
+		t.Fatalf("n8n does not run `n8n import:workflow --input=...`: %q", script)
+	}
+	if !regexp.MustCompile(`publish:workflow --id=\S+ && exec n8n start"?$`).MatchString(script) {
+		t.Errorf("n8n must import and publish the workflow before it starts (n8n start last, exec'd): %q", script)
 	}
 	host := hostPath(imp, input)
 	if host == "" {
-		t.Fatalf("n8n-import imports %s, which is not mounted", input)
+		t.Fatalf("n8n imports %s, which is not mounted", input)
 	}
 	b, err := os.ReadFile(host)
 	if err != nil {
@@ -53,7 +57,7 @@ func TestN8nWorkflowMatchesTheSync(t *testing.T) {
 		t.Fatalf("%s: not an n8n workflow (id, nodes, connections)", host)
 	}
 	if !strings.Contains(script, "publish:workflow --id="+wf.ID) {
-		t.Errorf("n8n-import does not publish the workflow it imports (id %s): %q", wf.ID, script)
+		t.Errorf("n8n does not publish the workflow it imports (id %s): %q", wf.ID, script)
 	}
 	var hooks []string
 	for _, n := range wf.Nodes {
