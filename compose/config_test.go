@@ -306,3 +306,60 @@ func readFile(t *testing.T, rel string) string {
 	}
 	return string(b)
 }
+
+// The Helm column of docs/configuration.md names values that exist in each
+// chart: `config.<field path>` in charts/<svc>/values.yaml, or the chart's
+// `secrets.keys.<key>` for a secret (rows of a service without a chart are skipped).
+func TestConfigDocsHelmValuesExist(t *testing.T) {
+	doc := readFile(t, "docs/configuration.md")
+	cell := regexp.MustCompile("^`(config|secrets\\.keys)\\.([A-Za-z0-9.]+)`$")
+	section, checked := "", 0
+	for _, line := range strings.Split(doc, "\n") {
+		if h, ok := strings.CutPrefix(line, "## "); ok {
+			section = strings.TrimSpace(h)
+			continue
+		}
+		if !strings.HasPrefix(line, "| `") {
+			continue
+		}
+		cells := strings.Split(strings.Trim(line, "|"), "|")
+		if len(cells) != 7 {
+			continue // not a service settings table
+		}
+		raw, err := os.ReadFile(filepath.Join(root, "charts", section, "values.yaml"))
+		if err != nil {
+			continue
+		}
+		var values map[string]any
+		if err := yaml.Unmarshal(raw, &values); err != nil {
+			t.Fatalf("charts/%s/values.yaml: %v", section, err)
+		}
+		m := cell.FindStringSubmatch(strings.TrimSpace(cells[5]))
+		if m == nil {
+			t.Errorf("docs/configuration.md, %s: Helm cell %q is neither `config.<path>` nor `secrets.keys.<key>`", section, strings.TrimSpace(cells[5]))
+			continue
+		}
+		if !hasKey(values, strings.Split(m[1]+"."+m[2], ".")) {
+			t.Errorf("docs/configuration.md, %s: %s.%s is not a value of charts/%s/values.yaml", section, m[1], m[2], section)
+		}
+		checked++
+	}
+	if checked < 100 {
+		t.Errorf("only %d Helm values checked in docs/configuration.md", checked)
+	}
+}
+
+// hasKey reports whether the nested key path exists (its value may be empty).
+func hasKey(m map[string]any, path []string) bool {
+	var v any = m
+	for _, p := range path {
+		mv, ok := v.(map[string]any)
+		if !ok {
+			return false
+		}
+		if v, ok = mv[p]; !ok {
+			return false
+		}
+	}
+	return true
+}

@@ -111,6 +111,7 @@ mutate "docs section" TestComposeConfigMatchesTheServices "no section" docs/conf
 " "
 ## the storefront
 "
+mutate "docs Helm value" TestConfigDocsHelmValuesExist "not a value of charts/order-worker" docs/configuration.md "\`config.consumer.claimIdle\`" "\`config.consumer.claimIdl\`"
 mutate "appsmith wrong route" TestAppsmithExportCallsTheAPI "not an operation" compose/appsmith/shop-admin.json "\"path\": \"/api/v1/orders\"" "\"path\": \"/api/v1/order\""
 mutate "appsmith wrong method" TestAppsmithExportCallsTheAPI "not an operation" compose/appsmith/shop-admin.json "\"httpMethod\": \"PUT\"" "\"httpMethod\": \"PATCH\""
 mutate "appsmith body field" TestAppsmithExportCallsTheAPI "has no body field" compose/appsmith/shop-admin.json "\\\"delta\\\": " "\\\"amount\\\": "
