@@ -330,7 +330,9 @@ func configChangeRollsPods(t *testing.T, cluster *controlplane.Cluster, ns strin
 	before := podTemplateChecksum(t, cluster, ns)
 	if _, err := cluster.Helm(ctx, "upgrade", "storefront", chartDir(t, "storefront"), "--namespace", ns,
 		"--reuse-values", "--set", "config.telemetry.logLevel=debug", "--wait", "--timeout", "2m"); err != nil {
-		t.Fatalf("helm upgrade: %v", err)
+		state, _ := cluster.Kubectl(context.Background(), "get", "deploy,rs,pods", "-n", ns, "-o", "wide")
+		desc, _ := cluster.Kubectl(context.Background(), "get", "pods", "-n", ns, "-o", "jsonpath={range .items[*]}{.metadata.name} {.status.conditions} {.metadata.deletionTimestamp}{\"\\n\"}{end}")
+		t.Fatalf("helm upgrade: %v\n%s\n%s", err, state, desc)
 	}
 	after := podTemplateChecksum(t, cluster, ns)
 	if before == "" || before == after {

@@ -2,40 +2,18 @@ package livestack_test
 
 import (
 	"fmt"
-	"os/exec"
-	"path/filepath"
-	"sync"
 	"testing"
 	"time"
 
 	"github.com/goshop-platform/shop/services/platform/testenv"
 )
 
-// buildServices builds the three service binaries from this checkout, in
-// parallel, into a temp dir.
+// buildServices builds the three service binaries from this checkout.
 func buildServices(t *testing.T) map[string]string {
 	t.Helper()
-	dir := t.TempDir()
 	bins := map[string]string{}
-	var mu sync.Mutex
-	var wg sync.WaitGroup
 	for _, name := range []string{"api", "order-worker", "catalog-sync"} {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			bin := filepath.Join(dir, name)
-			out, err := exec.Command("go", "build", "-o", bin, "../../services/"+name+"/cmd/"+name).CombinedOutput()
-			if err != nil {
-				t.Errorf("build %s: %v\n%s", name, err, out)
-			}
-			mu.Lock()
-			bins[name] = bin
-			mu.Unlock()
-		}()
-	}
-	wg.Wait()
-	if t.Failed() {
-		t.FailNow()
+		bins[name] = testenv.Binary(t, "../../services/"+name+"/cmd/"+name)
 	}
 	return bins
 }

@@ -7,14 +7,13 @@
 // policies enforced (no network plugin), or the KEDA and prometheus-operator
 // controllers acting (their CRDs are installed, their controllers are not).
 //
-// The binaries come from scripts/install-kube-tools.sh (make kube-tools);
-// etcd from Debian (apt-get install etcd-server).
+// The binaries, etcd included, come from scripts/install-kube-tools.sh
+// (make kube-tools).
 package controlplane
 
 import (
 	"context"
 	"crypto/tls"
-	"errors"
 	"fmt"
 	"net"
 	"net/http"
@@ -59,13 +58,10 @@ func ToolsDir() (string, error) {
 		}
 		dir = filepath.Join(cache, "goshop", "kube-tools-"+KubeVersion)
 	}
-	for _, bin := range []string{"kube-apiserver", "kube-controller-manager", "kube-scheduler", "kubectl", "helm", "kwok"} {
+	for _, bin := range []string{"etcd", "kube-apiserver", "kube-controller-manager", "kube-scheduler", "kubectl", "helm", "kwok"} {
 		if _, err := os.Stat(filepath.Join(dir, "bin", bin)); err != nil {
 			return "", fmt.Errorf("%s is missing: run `make kube-tools` (scripts/install-kube-tools.sh, ~10 min the first time) or set KUBE_TOOLS_DIR", filepath.Join(dir, "bin", bin))
 		}
-	}
-	if _, err := exec.LookPath("etcd"); err != nil {
-		return "", errors.New("etcd not found: sudo apt-get install -y etcd-server")
 	}
 	return dir, nil
 }
@@ -98,7 +94,7 @@ func (c *Cluster) startEtcd(t testing.TB) string {
 	client, peer := freePort(t), freePort(t)
 	clientURL := "http://127.0.0.1:" + client
 	peerURL := "http://127.0.0.1:" + peer
-	etcd := testenv.StartService(t, "etcd", "etcd", nil,
+	etcd := testenv.StartService(t, "etcd", c.bin("etcd"), nil,
 		"--name=default", "--data-dir="+filepath.Join(c.dir, "etcd"),
 		"--listen-client-urls="+clientURL, "--advertise-client-urls="+clientURL,
 		"--listen-peer-urls="+peerURL, "--initial-advertise-peer-urls="+peerURL,
@@ -123,11 +119,7 @@ func (c *Cluster) startAPIServer(t testing.TB, etcdURL string) (server, token st
 		"--service-account-issuer=https://kubernetes.default.svc.cluster.local",
 		"--service-account-key-file="+pub, "--service-account-signing-key-file="+key,
 		"--service-cluster-ip-range=10.96.0.0/16", "--endpoint-reconciler-type=none",
-		"--enable-priority-and-fairness=false",
-		// etcd 3.4 sends no progress notifications, so a watch cache waits
-		// (and times out) for resource versions it has not seen: serve
-		// lists and watches from etcd directly.
-		"--watch-cache=false")
+		"--enable-priority-and-fairness=false")
 	insecure := &http.Client{Timeout: 2 * time.Second, Transport: &http.Transport{
 		TLSClientConfig: &tls.Config{InsecureSkipVerify: true}, // the apiserver's self-signed test certificate
 	}}

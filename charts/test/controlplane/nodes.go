@@ -31,7 +31,11 @@ func (c *Cluster) startKwok(t testing.TB) {
 	kwok := testenv.StartService(t, "kwok", c.bin("kwok"), nil,
 		"--kubeconfig="+c.Kubeconfig, "--config="+filepath.Join(c.Tools, "kwok-stages.yaml"),
 		"--manage-all-nodes=false", "--manage-nodes-with-annotation-selector="+kwokAnnotation+"=fake",
-		"--cidr=10.244.0.1/16", "--node-ip=10.0.0.1")
+		"--cidr=10.244.0.1/16", "--node-ip=10.0.0.1",
+		// Renew each node's Lease: without a heartbeat the node lifecycle
+		// controller marks the nodes NotReady after its 50 s grace period,
+		// and every pod on them unready.
+		"--node-lease-duration-seconds=40")
 	ctx := context.Background()
 	for i, zone := range Zones {
 		node := fakeNode(fmt.Sprintf("kwok-node-%d", i), zone)

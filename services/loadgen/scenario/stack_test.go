@@ -6,10 +6,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"net/http"
-	"os"
 	"os/exec"
-	"path/filepath"
-	"sync"
 	"testing"
 	"time"
 
@@ -20,33 +17,11 @@ import (
 
 func TestMain(m *testing.M) { testenv.Main(m) }
 
-var (
-	binMu   sync.Mutex
-	binDir  string
-	built   = map[string]string{}
-	adminPW = "loadgen-admin-password"
-)
+const adminPW = "loadgen-admin-password"
 
 // binary builds a service's command once per test binary.
 func binary(t *testing.T, name string) string {
-	t.Helper()
-	binMu.Lock()
-	defer binMu.Unlock()
-	if p, ok := built[name]; ok {
-		return p
-	}
-	if binDir == "" {
-		var err error
-		if binDir, err = os.MkdirTemp("", "loadgen-test-bin-"); err != nil {
-			t.Fatal(err)
-		}
-	}
-	p := filepath.Join(binDir, name)
-	if out, err := exec.Command("go", "build", "-o", p, "../../"+name+"/cmd/"+name).CombinedOutput(); err != nil {
-		t.Fatalf("build %s: %v\n%s", name, err, out)
-	}
-	built[name] = p
-	return p
+	return testenv.Binary(t, "../../"+name+"/cmd/"+name)
 }
 
 // start runs a service process until the test ends and waits for its

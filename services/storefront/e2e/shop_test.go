@@ -62,20 +62,20 @@ func TestShopInTheBrowser(t *testing.T) {
 		"API_AUTH_BOOTSTRAP_ADMIN_EMAIL=" + adminEmail, "API_AUTH_BOOTSTRAP_ADMIN_PASSWORD=" + adminPassword,
 		"API_CORS_ALLOWED_ORIGINS=" + shopURL}
 	for _, args := range [][]string{{"gen-key", "--dir", keys, "--kid", "k1"}, {"seed-demo"}} {
-		cmd := exec.Command(filepath.Join(bin, "api"), args...)
+		cmd := exec.Command(bin["api"], args...)
 		cmd.Env = append(os.Environ(), apiEnv...)
 		if out, err := cmd.CombinedOutput(); err != nil {
 			t.Fatalf("api %s: %v\n%s", args[0], err, out)
 		}
 	}
-	service(t, filepath.Join(bin, "api"), apiAddr, apiEnv...)
-	service(t, filepath.Join(bin, "order-worker"), workerAddr, "WORKER_DATABASE_URL="+dbURL, "WORKER_REDIS_URL="+redisURL,
+	service(t, bin["api"], apiAddr, apiEnv...)
+	service(t, bin["order-worker"], workerAddr, "WORKER_DATABASE_URL="+dbURL, "WORKER_REDIS_URL="+redisURL,
 		"WORKER_HTTP_ADDR="+workerAddr, "WORKER_HTTP_DRAIN_DELAY=0s", "WORKER_NOTIFIER_KIND=none",
 		"WORKER_CONSUMER_BLOCK=200ms", "WORKER_TELEMETRY_LOG_LEVEL=warn")
-	service(t, filepath.Join(bin, "catalog-sync"), syncAddr, "SYNC_DATABASE_URL="+dbURL, "SYNC_DIRECTUS_URL="+d.URL,
+	service(t, bin["catalog-sync"], syncAddr, "SYNC_DATABASE_URL="+dbURL, "SYNC_DIRECTUS_URL="+d.URL,
 		"SYNC_DIRECTUS_TOKEN="+syncToken, "SYNC_DIRECTUS_ADMIN_TOKEN="+d.AdminToken, "SYNC_HTTP_ADDR="+syncAddr,
 		"SYNC_HTTP_DRAIN_DELAY=0s", "SYNC_RELAY_POLL_INTERVAL=200ms", "SYNC_TELEMETRY_LOG_LEVEL=warn")
-	service(t, filepath.Join(bin, "storefront"), shopAddr, "STOREFRONT_HTTP_ADDR="+shopAddr, "STOREFRONT_HTTP_DRAIN_DELAY=0s",
+	service(t, bin["storefront"], shopAddr, "STOREFRONT_HTTP_ADDR="+shopAddr, "STOREFRONT_HTTP_DRAIN_DELAY=0s",
 		"STOREFRONT_API_URL="+apiURL, "STOREFRONT_DIRECTUS_URL="+d.URL, "STOREFRONT_TELEMETRY_LOG_LEVEL=warn")
 	waitFor(t, 60*time.Second, "the demo catalogue in public Directus", func() bool { return publicCount(d.URL) == demoProducts })
 	t.Logf("stack ready in %s (storefront %s, api %s, Directus %s)", time.Since(began).Round(time.Millisecond), shopURL, apiURL, d.URL)

@@ -6,9 +6,7 @@ package e2e_test
 
 import (
 	"fmt"
-	"os/exec"
 	"path/filepath"
-	"sync"
 	"testing"
 	"time"
 
@@ -17,28 +15,15 @@ import (
 
 func TestMain(m *testing.M) { testenv.Main(m) }
 
-// binaries builds the four services into one temp dir, in parallel. The
-// storefront is built after its SPA so that it embeds the current build.
-func binaries(t *testing.T) string {
+// binaries builds the four services (the storefront after its SPA, so that
+// it embeds the current build) and returns their paths by name.
+func binaries(t *testing.T) map[string]string {
 	t.Helper()
-	dir := t.TempDir()
-	var wg sync.WaitGroup
-	errs := make(chan error, 4)
+	bins := map[string]string{}
 	for _, name := range []string{"api", "order-worker", "catalog-sync", "storefront"} {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			if out, err := exec.Command("go", "build", "-o", filepath.Join(dir, name), "../../"+name+"/cmd/"+name).CombinedOutput(); err != nil {
-				errs <- fmt.Errorf("build %s: %v\n%s", name, err, out)
-			}
-		}()
+		bins[name] = testenv.Binary(t, "../../"+name+"/cmd/"+name)
 	}
-	wg.Wait()
-	close(errs)
-	for err := range errs {
-		t.Fatal(err)
-	}
-	return dir
+	return bins
 }
 
 // service runs `bin serve` until the test ends and waits for /readyz.

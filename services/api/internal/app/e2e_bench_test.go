@@ -118,7 +118,7 @@ func seedCatalogue(b *testing.B, dbURL string, n int) []int64 {
 }
 
 func startWorkerProc(b *testing.B, dbURL, redisURL string) {
-	bin := builtBinary(b, "order-worker", "github.com/goshop-platform/shop/services/order-worker/cmd/order-worker")
+	bin := testenv.Binary(b, "../../../order-worker/cmd/order-worker")
 	port := testenv.FreePort(b)
 	cmd := exec.Command(bin)
 	cmd.Env = append(os.Environ(), "WORKER_DATABASE_URL="+dbURL, "WORKER_REDIS_URL="+redisURL,

@@ -17,34 +17,8 @@ import (
 	"github.com/goshop-platform/shop/services/platform/testenv"
 )
 
-var (
-	builtMu sync.Mutex
-	built   = map[string]string{}
-)
-
-// builtBinary builds the Go package pkg (a path or an import path of the
-// workspace) once per run into a temporary folder.
-func builtBinary(t testing.TB, name, pkg string) string {
-	t.Helper()
-	builtMu.Lock()
-	defer builtMu.Unlock()
-	if p, ok := built[name]; ok {
-		return p
-	}
-	dir, err := os.MkdirTemp("", "shop-bench-bin-")
-	if err != nil {
-		t.Fatal(err)
-	}
-	p := filepath.Join(dir, name)
-	if out, err := exec.Command("go", "build", "-o", p, pkg).CombinedOutput(); err != nil {
-		t.Fatalf("go build %s: %v\n%s", pkg, err, out)
-	}
-	built[name] = p
-	return p
-}
-
 // apiBinary builds cmd/api once per test run.
-func apiBinary(t testing.TB) string { return builtBinary(t, "api", "../../cmd/api") }
+func apiBinary(t testing.TB) string { return testenv.Binary(t, "../../cmd/api") }
 
 // proc is a running `api serve` child process.
 type proc struct {

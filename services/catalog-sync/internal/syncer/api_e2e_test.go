@@ -26,10 +26,7 @@ import (
 func startAPI(t *testing.T, dbURL string) (base, token string) {
 	t.Helper()
 	dir := t.TempDir()
-	bin := filepath.Join(dir, "api")
-	if out, err := exec.Command("go", "build", "-o", bin, "../../../api/cmd/api").CombinedOutput(); err != nil {
-		t.Fatalf("build api: %v\n%s", err, out)
-	}
+	bin := testenv.Binary(t, "../../../api/cmd/api")
 	keys := filepath.Join(dir, "keys")
 	if out, err := exec.Command(bin, "gen-key", "--dir", keys, "--kid", "k1").CombinedOutput(); err != nil {
 		t.Fatalf("api gen-key: %v\n%s", err, out)

@@ -4,7 +4,6 @@ import (
 	"fmt"
 	"os"
 	"os/exec"
-	"path/filepath"
 	"testing"
 	"time"
 
@@ -16,10 +15,7 @@ import (
 // Directus and Postgres: start-to-ready, idle RSS, binary size.
 func BenchmarkFootprint(b *testing.B) {
 	e := newEnvB(b)
-	bin := filepath.Join(b.TempDir(), "catalog-sync")
-	if out, err := exec.Command("go", "build", "-o", bin, "../../cmd/catalog-sync").CombinedOutput(); err != nil {
-		b.Fatalf("go build: %v\n%s", err, out)
-	}
+	bin := testenv.Binary(b, "../../cmd/catalog-sync")
 	port := testenv.FreePort(b)
 	cmd := exec.Command(bin, "serve")
 	cmd.Env = append(os.Environ(), "SYNC_DATABASE_URL="+e.dbURL, "SYNC_DIRECTUS_URL="+e.d.URL,
