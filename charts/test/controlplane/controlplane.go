@@ -120,22 +120,7 @@ func (c *Cluster) startAPIServer(t testing.TB, etcdURL string) (server, token st
 		"--service-account-key-file="+pub, "--service-account-signing-key-file="+key,
 		"--service-cluster-ip-range=10.96.0.0/16", "--endpoint-reconciler-type=none",
 		"--enable-priority-and-fairness=false")
-	insecure := &http.Client{Timeout: 2 * time.Second, Transport: &http.Transport{
-		TLSClientConfig: &tls.Config{InsecureSkipVerify: true}, // the apiserver's self-signed test certificate
-	}}
-	apiserver.WaitReady(t, 90*time.Second, func() error {
-		req, _ := http.NewRequest(http.MethodGet, server+"/readyz", nil)
-		req.Header.Set("Authorization", "Bearer "+token)
-		resp, err := insecure.Do(req)
-		if err != nil {
-			return err
-		}
-		resp.Body.Close()
-		if resp.StatusCode != http.StatusOK {
-			return fmt.Errorf("/readyz: %s", resp.Status)
-		}
-		return nil
-	})
+	apiserver.WaitReady(t, 90*time.Second, httpsOK(server+"/readyz", token))
 	return server, token
 }
 
@@ -172,20 +157,33 @@ func (c *Cluster) startControllers(t testing.TB) {
 				"--use-service-account-credentials=false", "--cluster-name=goshop-test")
 		}
 		svc := testenv.StartService(t, name, c.bin(name), nil, args...)
-		insecure := &http.Client{Timeout: 2 * time.Second, Transport: &http.Transport{
-			TLSClientConfig: &tls.Config{InsecureSkipVerify: true}, // self-signed serving certificate
-		}}
-		svc.WaitReady(t, 60*time.Second, func() error {
-			resp, err := insecure.Get("https://127.0.0.1:" + port + "/healthz")
-			if err != nil {
-				return err
-			}
-			resp.Body.Close()
-			if resp.StatusCode != http.StatusOK {
-				return fmt.Errorf("/healthz: %s", resp.Status)
-			}
-			return nil
-		})
+		svc.WaitReady(t, 60*time.Second, httpsOK("https://127.0.0.1:"+port+"/healthz", ""))
+	}
+}
+
+// httpsOK is a readiness check: GET url (with a bearer token when given)
+// answers 200. The components serve self-signed test certificates.
+func httpsOK(url, token string) func() error {
+	client := &http.Client{Timeout: 2 * time.Second, Transport: &http.Transport{
+		TLSClientConfig: &tls.Config{InsecureSkipVerify: true}, // self-signed certificates of a throwaway test cluster
+	}}
+	return func() error {
+		req, err := http.NewRequest(http.MethodGet, url, nil)
+		if err != nil {
+			return err
+		}
+		if token != "" {
+			req.Header.Set("Authorization", "Bearer "+token)
+		}
+		resp, err := client.Do(req)
+		if err != nil {
+			return err
+		}
+		resp.Body.Close()
+		if resp.StatusCode != http.StatusOK {
+			return fmt.Errorf("GET %s: %s", url, resp.Status)
+		}
+		return nil
 	}
 }
 
