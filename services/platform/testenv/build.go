@@ -36,6 +36,9 @@ func Binary(t testing.TB, pkgDir string) string {
 	if err != nil {
 		t.Fatal(err)
 	}
+	if _, err := os.Stat(filepath.Join(abs, "main.go")); err != nil {
+		t.Fatalf("testenv.Binary(%q): no main package there (%v)", pkgDir, err)
+	}
 	binMu.Lock()
 	if binDir == "" {
 		if binDir, err = os.MkdirTemp("", "goshop-test-bin-"); err != nil {

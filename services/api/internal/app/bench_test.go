@@ -36,7 +36,7 @@ func BenchmarkIntakeVsBareXADD(b *testing.B) {
 		body: map[string]string{"email": "bench@example.com", "password": "bench-password"}}), 200).json(b, &s)
 
 	port := testenv.FreePort(b)
-	bl := exec.Command(testenv.Binary(b, "../../xaddbaseline"), fmt.Sprintf("127.0.0.1:%d", port), redisURL)
+	bl := exec.Command(testenv.Binary(b, "../bench/xaddbaseline"), fmt.Sprintf("127.0.0.1:%d", port), redisURL)
 	if err := bl.Start(); err != nil {
 		b.Fatal(err)
 	}
