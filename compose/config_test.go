@@ -170,8 +170,8 @@ func walkLeaves(v any, path, env string, out map[string]string) {
 
 // upperSnake is the platform config loader's field-to-variable rule
 // ("activeKeyID" -> "ACTIVE_KEY_ID"). TestConfigNamesAreTheServicesOwn
-// proves the copy right against the README, which each service's own test
-// checks against its loader.
+// proves the copy right against docs/configuration.md, which each
+// service's own test checks against its loader.
 func upperSnake(s string) string {
 	rs := []rune(s)
 	var b strings.Builder
@@ -211,9 +211,10 @@ func envOf(s types.ServiceConfig) map[string]string {
 }
 
 // The names derived from print-config are the ones the services document
-// (their own tests hold the README to their loaders), so the derivation is right.
+// (their own tests hold docs/configuration.md to their loaders), so the
+// derivation is right.
 func TestConfigNamesAreTheServicesOwn(t *testing.T) {
-	docs := readFile(t, "README.md") + readFile(t, "docs/configuration.md")
+	docs := readFile(t, "docs/configuration.md")
 	for _, s := range ourServices(full(t)) {
 		c, ok := configOf(t, svcOf(s))
 		if !ok {
@@ -221,7 +222,7 @@ func TestConfigNamesAreTheServicesOwn(t *testing.T) {
 		}
 		for n := range c.leaves {
 			if !strings.Contains(docs, "`"+n+"`") {
-				t.Errorf("%s: derived variable %s is in neither README.md nor docs/configuration.md: the derivation (upperSnake) or the docs are wrong", c.svc, n)
+				t.Errorf("%s: derived variable %s is not in docs/configuration.md: the derivation (upperSnake) or the docs are wrong", c.svc, n)
 			}
 		}
 	}

@@ -25,10 +25,10 @@ func TestExampleDocumentIsValid(t *testing.T) {
 	}
 }
 
-// The README's configuration reference names every environment variable
+// docs/configuration.md names every environment variable
 // the api reads, so the docs cannot drift from the code.
-func TestREADMEListsEveryEnvironmentVariable(t *testing.T) {
-	readme, err := os.ReadFile("../../../../README.md")
+func TestConfigurationReferenceListsEveryEnvironmentVariable(t *testing.T) {
+	ref, err := os.ReadFile("../../../../docs/configuration.md")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -36,8 +36,8 @@ func TestREADMEListsEveryEnvironmentVariable(t *testing.T) {
 		if strings.HasSuffix(name, "_FILE") {
 			continue // documented once as the <VAR>_FILE rule
 		}
-		if !strings.Contains(string(readme), "`"+name+"`") {
-			t.Errorf("README.md does not document %s", name)
+		if !strings.Contains(string(ref), "`"+name+"`") {
+			t.Errorf("docs/configuration.md does not document %s", name)
 		}
 	}
 }

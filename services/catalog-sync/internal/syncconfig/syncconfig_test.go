@@ -21,16 +21,16 @@ func TestExampleDocumentIsTheDefaults(t *testing.T) {
 	}
 }
 
-// The README's catalog-sync configuration table must
-// name every variable the loader reads.
-func TestREADMEListsEveryEnvironmentVariable(t *testing.T) {
-	readme, err := os.ReadFile("../../../../README.md")
+// docs/configuration.md must
+// name every variable catalog-sync reads.
+func TestConfigurationReferenceListsEveryEnvironmentVariable(t *testing.T) {
+	ref, err := os.ReadFile("../../../../docs/configuration.md")
 	if err != nil {
 		t.Fatal(err)
 	}
 	for _, name := range syncconfig.Loader.EnvNames() {
-		if !strings.HasSuffix(name, "_FILE") && !strings.Contains(string(readme), "`"+name+"`") {
-			t.Errorf("README.md does not document %s", name)
+		if !strings.HasSuffix(name, "_FILE") && !strings.Contains(string(ref), "`"+name+"`") {
+			t.Errorf("docs/configuration.md does not document %s", name)
 		}
 	}
 }

@@ -21,14 +21,14 @@ func TestExampleDocumentIsTheDefaults(t *testing.T) {
 	}
 }
 
-func TestREADMEListsEveryEnvironmentVariable(t *testing.T) {
-	readme, err := os.ReadFile("../../../../README.md")
+func TestConfigurationReferenceListsEveryEnvironmentVariable(t *testing.T) {
+	ref, err := os.ReadFile("../../../../docs/configuration.md")
 	if err != nil {
 		t.Fatal(err)
 	}
 	for _, name := range workerconfig.Loader.EnvNames() {
-		if !strings.HasSuffix(name, "_FILE") && !strings.Contains(string(readme), "`"+name+"`") {
-			t.Errorf("README.md does not document %s", name)
+		if !strings.HasSuffix(name, "_FILE") && !strings.Contains(string(ref), "`"+name+"`") {
+			t.Errorf("docs/configuration.md does not document %s", name)
 		}
 	}
 }

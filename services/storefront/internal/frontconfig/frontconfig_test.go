@@ -21,16 +21,16 @@ func TestExampleDocumentIsTheDefaults(t *testing.T) {
 	}
 }
 
-// The README's storefront configuration table must name every variable the
+// docs/configuration.md must name every variable the storefront's
 // loader reads.
-func TestREADMEListsEveryEnvironmentVariable(t *testing.T) {
-	readme, err := os.ReadFile("../../../../README.md")
+func TestConfigurationReferenceListsEveryEnvironmentVariable(t *testing.T) {
+	ref, err := os.ReadFile("../../../../docs/configuration.md")
 	if err != nil {
 		t.Fatal(err)
 	}
 	for _, name := range frontconfig.Loader.EnvNames() {
-		if !strings.Contains(string(readme), "`"+name+"`") {
-			t.Errorf("README.md does not document %s", name)
+		if !strings.Contains(string(ref), "`"+name+"`") {
+			t.Errorf("docs/configuration.md does not document %s", name)
 		}
 	}
 }
