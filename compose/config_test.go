@@ -10,9 +10,9 @@ import (
 	"strings"
 	"sync"
 	"testing"
-	"unicode"
 
 	"github.com/compose-spec/compose-go/v2/types"
+	"github.com/goshop-platform/shop/services/platform/config"
 	"gopkg.in/yaml.v3"
 )
 
@@ -164,28 +164,8 @@ func walkLeaves(v any, path, env string, out map[string]string) {
 		return
 	}
 	for k, sub := range m {
-		walkLeaves(sub, path+"."+k, env+"_"+upperSnake(k), out)
+		walkLeaves(sub, path+"."+k, env+"_"+config.UpperSnake(k), out)
 	}
-}
-
-// upperSnake is the platform config loader's field-to-variable rule
-// ("activeKeyID" -> "ACTIVE_KEY_ID"). TestConfigNamesAreTheServicesOwn
-// proves the copy right against docs/configuration.md, which each
-// service's own test checks against its loader.
-func upperSnake(s string) string {
-	rs := []rune(s)
-	var b strings.Builder
-	for i, r := range rs {
-		if i > 0 && unicode.IsUpper(r) {
-			prevLower := unicode.IsLower(rs[i-1]) || unicode.IsDigit(rs[i-1])
-			acronymEnd := unicode.IsUpper(rs[i-1]) && i+1 < len(rs) && unicode.IsLower(rs[i+1])
-			if prevLower || acronymEnd {
-				b.WriteByte('_')
-			}
-		}
-		b.WriteRune(unicode.ToUpper(r))
-	}
-	return b.String()
 }
 
 // svcOf is the services/<svc> a compose service is built from ("" if none).
@@ -222,7 +202,7 @@ func TestConfigNamesAreTheServicesOwn(t *testing.T) {
 		}
 		for n := range c.leaves {
 			if !strings.Contains(docs, "`"+n+"`") {
-				t.Errorf("%s: derived variable %s is not in docs/configuration.md: the derivation (upperSnake) or the docs are wrong", c.svc, n)
+				t.Errorf("%s: derived variable %s is not in docs/configuration.md: the derivation (config.UpperSnake) or the docs are wrong", c.svc, n)
 			}
 		}
 	}

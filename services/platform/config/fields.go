@@ -45,7 +45,7 @@ func leafFields(t reflect.Type, key, env string) []leaf {
 			continue
 		}
 		k := key + "." + name
-		e := upperSnake(name)
+		e := UpperSnake(name)
 		if env != "" {
 			e = env + "_" + e
 		}
@@ -71,9 +71,12 @@ func valueAt(v reflect.Value, index []int) reflect.Value {
 	return v
 }
 
-// upperSnake turns "readTimeout" into "READ_TIMEOUT" and keeps acronyms
-// together: "activeKeyID" -> "ACTIVE_KEY_ID", "accessTokenTTL" -> "ACCESS_TOKEN_TTL".
-func upperSnake(s string) string {
+// UpperSnake is the rule from a document field to its part of an
+// environment variable name: "readTimeout" -> "READ_TIMEOUT", with acronyms
+// kept together: "activeKeyID" -> "ACTIVE_KEY_ID", "accessTokenTTL" ->
+// "ACCESS_TOKEN_TTL". Exported for the tests that derive variable names
+// from a service's print-config (compose/).
+func UpperSnake(s string) string {
 	rs := []rune(s)
 	var b strings.Builder
 	for i, r := range rs {
