@@ -9,11 +9,11 @@ import (
 	"os/exec"
 	"path/filepath"
 	"strings"
-	"sync"
 	"syscall"
 	"testing"
 	"time"
 
+	"github.com/goshop-platform/shop/services/platform/testenv"
 	"github.com/goshop-platform/shop/tilt/internal/devrunner"
 )
 
@@ -120,24 +120,6 @@ func TestUntarRefusesPathsOutsideTheDirectory(t *testing.T) {
 	}
 }
 
-// syncBuffer is an io.Writer safe for the child's and the test's goroutines.
-type syncBuffer struct {
-	mu  sync.Mutex
-	buf bytes.Buffer
-}
-
-func (b *syncBuffer) Write(p []byte) (int, error) {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.Write(p)
-}
-
-func (b *syncBuffer) String() string {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.String()
-}
-
 func waitFor(t *testing.T, what string, cond func() bool) {
 	t.Helper()
 	deadline := time.Now().Add(10 * time.Second)
@@ -173,7 +155,7 @@ func TestSupervisorRestartsOnANewLiveBuildAndForwardsSignals(t *testing.T) {
 		}
 	}
 	script(t, prog, "image-build")
-	out := &syncBuffer{}
+	out := &testenv.LogBuffer{}
 	s := &devrunner.Supervisor{Program: prog, Args: []string{"serve"}, LiveDir: live,
 		Poll: 20 * time.Millisecond, Grace: 2 * time.Second, Stdout: out, Stderr: out, Log: out,
 		Signals: []os.Signal{syscall.SIGUSR1}}
