@@ -15,7 +15,10 @@ import (
 	"net/http"
 	"net/url"
 	"strconv"
+	"strings"
 	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/goshop-platform/shop/services/platform/telemetry"
 )
@@ -34,6 +37,12 @@ type Client struct {
 // New returns a client for base (no trailing slash) authenticating with token.
 func New(base, token string, timeout time.Duration) *Client {
 	return &Client{base: base, token: token, timeout: timeout, http: &http.Client{Transport: telemetry.Transport()}}
+}
+
+// CountRequests counts every request the client sends in requests, by
+// method (telemetry.CountRequests).
+func (c *Client) CountRequests(requests *prometheus.CounterVec) {
+	c.http.Transport = telemetry.CountRequests(c.http.Transport, requests)
 }
 
 // Error is a Directus answer other than 2xx.
@@ -59,9 +68,12 @@ func IsUnavailable(err error) bool { return errors.Is(err, ErrUnavailable) }
 
 // do sends body (JSON-encoded unless nil) and decodes the "data" member of
 // the answer into out (when not nil).
-func (c *Client) do(ctx context.Context, method, path string, body, out any) error {
+func (c *Client) do(ctx context.Context, method, pathQuery string, body, out any) error {
 	ctx, cancel := context.WithTimeout(ctx, c.timeout)
 	defer cancel()
+	// Errors name the path without the query: a batch's query lists
+	// hundreds of ids.
+	path, _, _ := strings.Cut(pathQuery, "?")
 	var rd io.Reader
 	if body != nil {
 		b, err := json.Marshal(body)
@@ -70,7 +82,7 @@ func (c *Client) do(ctx context.Context, method, path string, body, out any) err
 		}
 		rd = bytes.NewReader(b)
 	}
-	req, err := http.NewRequestWithContext(ctx, method, c.base+path, rd)
+	req, err := http.NewRequestWithContext(ctx, method, c.base+pathQuery, rd)
 	if err != nil {
 		return fmt.Errorf("directus %s %s: %w", method, path, err)
 	}

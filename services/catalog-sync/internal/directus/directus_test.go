@@ -143,6 +143,54 @@ func TestClientAgainstDirectus(t *testing.T) {
 	if !directus.Same(items[0], batch[0]) {
 		t.Fatalf("round trip differs:\n got %+v\nwant %+v", items[0], batch[0])
 	}
+
+	// WriteBatch: one item missing (created), one older (updated), one
+	// newer and one equal in Directus (stale, untouched), in one call.
+	cur := map[int64]directus.Item{}
+	for _, it := range items {
+		cur[int64(it.ID)] = it
+	}
+	older10, newer11, same12 := cur[10], cur[11], cur[12]
+	older10.Version, older10.Name = 2, "older than Directus"
+	newer11.Version, newer11.Name = 4, "newer"
+	missing := directus.ItemFrom(p)
+	missing.ID, missing.SKU, missing.Version = 20, "SKU-NEW", 1
+	outs, err := c.WriteBatch(ctx, []directus.Item{older10, newer11, missing, same12})
+	if err != nil || len(outs) != 4 || outs[0] != directus.Stale || outs[1] != directus.Updated || outs[2] != directus.Created || outs[3] != directus.Stale {
+		t.Fatalf("WriteBatch outcomes %v, %v; want stale, updated, created, stale", outs, err)
+	}
+	after, err := c.List(ctx, 9, 20, 100)
+	if err != nil || len(after) != 4 || after[0].Name != "renamed" || after[1].Name != "newer" || after[3].SKU != "SKU-NEW" {
+		t.Fatalf("after WriteBatch: %+v %v", after, err)
+	}
+	// A refused item fails the whole batch and writes nothing of it.
+	refused := newer11
+	refused.Version, refused.Currency = 5, "EURO"
+	fresh := missing
+	fresh.ID, fresh.SKU = 21, "SKU-21"
+	if _, err := c.WriteBatch(ctx, []directus.Item{refused, fresh}); err == nil || directus.IsUnavailable(err) {
+		t.Fatalf("WriteBatch with a value Directus refuses: %v, want a refusal", err)
+	}
+	if _, found, _ := c.Get(ctx, 21); found {
+		t.Fatal("the batch with a refused item created its other item")
+	}
+
+	// Accountability (activity log and revisions) stays off: switched on
+	// by hand, EnsureSchema switches it off again, and product writes then
+	// leave no revisions.
+	if status, body := callToken(t, http.MethodPatch, d.URL+"/collections/products", d.AdminToken, `{"meta":{"accountability":"all"}}`); status != 200 {
+		t.Fatalf("switch accountability on: %d %s", status, body)
+	}
+	if rep, err := c.EnsureSchema(ctx); err != nil || !rep.NoAccountability {
+		t.Fatalf("EnsureSchema with accountability on: %+v %v, want it switched off", rep, err)
+	}
+	newer11.Version = 6
+	if _, err := c.WriteBatch(ctx, []directus.Item{newer11}); err != nil {
+		t.Fatal(err)
+	}
+	if status, body := callToken(t, http.MethodGet, d.URL+"/revisions?filter[collection][_eq]=products&aggregate[count]=*", d.AdminToken, ""); status != 200 || !strings.Contains(body, `"count":0`) && !strings.Contains(body, `"count":"0"`) {
+		t.Fatalf("revisions of products: %d %s, want none", status, body)
+	}
 }
 
 func call(t *testing.T, method, url, body string) (int, string) {

@@ -28,11 +28,14 @@ type SchemaReport struct {
 	CreatedFields     []string
 	PublicRead        bool     // the public read permission was added
 	RemovedPublic     []string // public non-read permissions on products removed
+	// NoAccountability: activity and revision tracking of the collection
+	// was switched off (it was on).
+	NoAccountability bool
 }
 
 // Changed reports whether anything was written.
 func (r SchemaReport) Changed() bool {
-	return r.CreatedCollection || len(r.CreatedFields) > 0 || r.PublicRead || len(r.RemovedPublic) > 0
+	return r.CreatedCollection || len(r.CreatedFields) > 0 || r.PublicRead || len(r.RemovedPublic) > 0 || r.NoAccountability
 }
 
 // EnsureSchema makes Directus match schema.json the way an operator
@@ -73,6 +76,9 @@ func (c *Client) EnsureSchema(ctx context.Context) (SchemaReport, error) {
 			}
 			rep.CreatedFields = append(rep.CreatedFields, f.Field)
 		}
+		if err := c.ensureNoAccountability(ctx, def.Collection, &rep); err != nil {
+			return rep, err
+		}
 	case err == nil || (errorsAs(err, &de) && (de.Status == http.StatusForbidden || de.Status == http.StatusNotFound)):
 		// Directus answers 403 for a collection that does not exist; if the
 		// token is the problem, the POST below says so.
@@ -84,6 +90,31 @@ func (c *Client) EnsureSchema(ctx context.Context) (SchemaReport, error) {
 		return rep, fmt.Errorf("read fields of %s: %w", def.Collection, err)
 	}
 	return rep, c.ensurePublicRead(ctx, def.Collection, &rep)
+}
+
+// ensureNoAccountability switches off Directus' activity log and
+// revisions for the collection. It is a mirror that catalog-sync rewrites
+// on every stock change: with tracking on, every synced change would add an
+// activity and a revision row to Directus' database (millions a day under
+// order load) and roughly double the cost of each write.
+func (c *Client) ensureNoAccountability(ctx context.Context, collection string, rep *SchemaReport) error {
+	var col struct {
+		Meta struct {
+			Accountability *string `json:"accountability"`
+		} `json:"meta"`
+	}
+	if err := c.do(ctx, http.MethodGet, "/collections/"+collection, nil, &col); err != nil {
+		return fmt.Errorf("read collection %s: %w", collection, err)
+	}
+	if col.Meta.Accountability == nil {
+		return nil
+	}
+	body := map[string]any{"meta": map[string]any{"accountability": nil}}
+	if err := c.do(ctx, http.MethodPatch, "/collections/"+collection, body, nil); err != nil {
+		return fmt.Errorf("switch off accountability of %s: %w", collection, err)
+	}
+	rep.NoAccountability = true
+	return nil
 }
 
 func (c *Client) ensurePublicRead(ctx context.Context, collection string, rep *SchemaReport) error {

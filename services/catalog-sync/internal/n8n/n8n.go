@@ -1,10 +1,11 @@
 // Package n8n is the relay's target in n8n mode (spec.target: n8n): it
-// POSTs each product snapshot to the webhook of the shipped workflow
-// (services/catalog-sync/n8n/catalog-sync-workflow.json), which writes it to
-// Directus with the same version-guarded upsert as the direct mode, and
-// treats a 2xx answer as confirmed.
+// POSTs batches of product snapshots to the webhook of the shipped workflow
+// (services/catalog-sync/n8n/catalog-sync-workflow.json), which writes them
+// to Directus with the same version-guarded batch write as the direct mode
+// (read the stored versions, update the older items, create the missing
+// ones) and answers one result per item; a 2xx answer means confirmed.
 //
-// The request carries what the workflow needs besides the item: the
+// The request carries what the workflow needs besides the items: the
 // Directus base URL and the sync identity's static token. So the workflow
 // needs no n8n credential and no environment access (n8n 2.x blocks $env in
 // expressions by default), and one n8n can serve several shops. The
@@ -23,21 +24,29 @@ import (
 	"net/url"
 	"time"
 
+	"github.com/prometheus/client_golang/prometheus"
+
 	"github.com/goshop-platform/shop/services/catalog-sync/internal/directus"
 	"github.com/goshop-platform/shop/services/platform/telemetry"
 )
 
 // Request is the webhook's body.
 type Request struct {
-	Item          directus.Item `json:"item"`
-	DirectusURL   string        `json:"directus_url"`
-	DirectusToken string        `json:"directus_token"`
+	Items         []directus.Item `json:"items"`
+	DirectusURL   string          `json:"directus_url"`
+	DirectusToken string          `json:"directus_token"`
 }
 
 // Response is what the workflow answers on success.
 type Response struct {
-	// Result is "created", "updated" or "stale".
-	Result string `json:"result"`
+	Results []Result `json:"results"`
+}
+
+// Result is the workflow's word on one item: "created", "updated" or
+// "stale".
+type Result struct {
+	ID     directus.Int64 `json:"id"`
+	Result string         `json:"result"`
 }
 
 // Client pushes to one workflow webhook.
@@ -71,45 +80,79 @@ type Error struct {
 
 func (e *Error) Error() string { return fmt.Sprintf("n8n webhook answered %d: %s", e.Status, e.Body) }
 
-// Upsert sends it through the workflow. Transport errors, 5xx and 429 are
-// wrapped in directus.ErrUnavailable (the relay then pings to tell an
-// outage from a refused event); 404 (workflow not published) too.
+// Upsert sends one item through the workflow.
 func (c *Client) Upsert(ctx context.Context, it directus.Item) (directus.Outcome, error) {
+	outs, err := c.WriteBatch(ctx, []directus.Item{it})
+	if err != nil {
+		return "", fmt.Errorf("product %d: %w", it.ID, err)
+	}
+	return outs[0], nil
+}
+
+// WriteBatch sends items through the workflow in one request and returns
+// the outcome of each, in order. Transport errors, 5xx and 429 are wrapped
+// in directus.ErrUnavailable (the relay then pings to tell an outage from
+// a refused batch); 404 (workflow not published) too.
+func (c *Client) WriteBatch(ctx context.Context, items []directus.Item) ([]directus.Outcome, error) {
 	ctx, cancel := context.WithTimeout(ctx, c.timeout)
 	defer cancel()
-	b, err := json.Marshal(Request{Item: it, DirectusURL: c.dURL, DirectusToken: c.dToken})
+	b, err := json.Marshal(Request{Items: items, DirectusURL: c.dURL, DirectusToken: c.dToken})
 	if err != nil {
-		return "", err
+		return nil, err
 	}
 	req, err := http.NewRequestWithContext(ctx, http.MethodPost, c.webhook, bytes.NewReader(b))
 	if err != nil {
-		return "", err
+		return nil, err
 	}
 	req.Header.Set("Content-Type", "application/json")
 	req.Header.Set("Accept", "application/json")
 	resp, err := c.http.Do(req)
 	if err != nil {
-		return "", fmt.Errorf("n8n POST webhook for product %d: %w: %w", it.ID, directus.ErrUnavailable, err)
+		return nil, fmt.Errorf("n8n POST webhook with %d products: %w: %w", len(items), directus.ErrUnavailable, err)
 	}
 	defer resp.Body.Close()
-	raw, _ := io.ReadAll(io.LimitReader(resp.Body, 1<<20))
+	raw, _ := io.ReadAll(io.LimitReader(resp.Body, 8<<20))
 	if resp.StatusCode < 200 || resp.StatusCode > 299 {
 		e := &Error{Status: resp.StatusCode, Body: string(raw[:min(len(raw), 500)])}
 		if resp.StatusCode >= 500 || resp.StatusCode == http.StatusTooManyRequests || resp.StatusCode == http.StatusNotFound {
-			return "", fmt.Errorf("product %d: %w: %w", it.ID, directus.ErrUnavailable, e)
+			return nil, fmt.Errorf("%w: %w", directus.ErrUnavailable, e)
 		}
-		return "", fmt.Errorf("product %d: %w", it.ID, e)
+		return nil, e
 	}
+	return outcomes(items, raw)
+}
+
+// outcomes maps the workflow's answer onto items, refusing an answer that
+// does not account for every item with a known result.
+func outcomes(items []directus.Item, raw []byte) ([]directus.Outcome, error) {
 	var out Response
 	if err := json.Unmarshal(raw, &out); err != nil {
-		return "", fmt.Errorf("product %d: n8n answered 2xx with an unreadable body %q: %w", it.ID, raw, err)
+		return nil, fmt.Errorf("n8n answered 2xx with an unreadable body %.300q: %w", raw, err)
 	}
-	switch o := directus.Outcome(out.Result); o {
-	case directus.Created, directus.Updated, directus.Stale:
-		return o, nil
-	default:
-		return "", fmt.Errorf("product %d: n8n answered 2xx with result %q", it.ID, out.Result)
+	byID := make(map[directus.Int64]directus.Outcome, len(out.Results))
+	for _, r := range out.Results {
+		switch o := directus.Outcome(r.Result); o {
+		case directus.Created, directus.Updated, directus.Stale:
+			byID[r.ID] = o
+		default:
+			return nil, fmt.Errorf("n8n answered 2xx with result %q for product %d", r.Result, r.ID)
+		}
 	}
+	outs := make([]directus.Outcome, len(items))
+	for i, it := range items {
+		o, ok := byID[it.ID]
+		if !ok {
+			return nil, fmt.Errorf("n8n answered 2xx without a result for product %d", it.ID)
+		}
+		outs[i] = o
+	}
+	return outs, nil
+}
+
+// CountRequests counts every request the client sends in requests, by
+// method (telemetry.CountRequests).
+func (c *Client) CountRequests(requests *prometheus.CounterVec) {
+	c.http.Transport = telemetry.CountRequests(c.http.Transport, requests)
 }
 
 // Ping checks n8n (GET /healthz), that the workflow's webhook is

@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"net/http"
 	"net/http/httptest"
+	"strings"
 	"testing"
 	"time"
 
@@ -13,7 +14,7 @@ import (
 )
 
 func TestUpsertMapsAnswers(t *testing.T) {
-	status, body := 200, `{"result":"updated"}`
+	status, body := 200, `{"results":[{"id":7,"result":"updated"}]}`
 	var got n8n.Request
 	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		switch r.URL.Path {
@@ -38,8 +39,19 @@ func TestUpsertMapsAnswers(t *testing.T) {
 	}
 	ctx := context.Background()
 	out, err := c.Upsert(ctx, directus.Item{ID: 7, Version: 3})
-	if err != nil || out != directus.Updated || got.Item.ID != 7 || got.DirectusURL != "http://cms" || got.DirectusToken != "tok" {
+	if err != nil || out != directus.Updated || len(got.Items) != 1 || got.Items[0].ID != 7 || got.DirectusURL != "http://cms" || got.DirectusToken != "tok" {
 		t.Fatalf("outcome %q, err %v, request %+v", out, err, got)
+	}
+	// A batch: outcomes come back in the items' order, whatever the
+	// workflow's order.
+	body = `{"results":[{"id":9,"result":"stale"},{"id":"8","result":"created"}]}`
+	outs, err := c.WriteBatch(ctx, []directus.Item{{ID: 8, Version: 1}, {ID: 9, Version: 4}})
+	if err != nil || len(outs) != 2 || outs[0] != directus.Created || outs[1] != directus.Stale || len(got.Items) != 2 {
+		t.Fatalf("batch outcomes %v, err %v, request %+v", outs, err, got)
+	}
+	body = `{"results":[{"id":8,"result":"created"}]}`
+	if _, err := c.WriteBatch(ctx, []directus.Item{{ID: 8}, {ID: 9}}); err == nil || !strings.Contains(err.Error(), "without a result for product 9") {
+		t.Fatalf("an answer missing an item: %v", err)
 	}
 	status, body = 500, `{"message":"Error in workflow"}`
 	if _, err := c.Upsert(ctx, directus.Item{ID: 7}); !directus.IsUnavailable(err) || !n8n.IsError(err, 500) {
@@ -49,7 +61,7 @@ func TestUpsertMapsAnswers(t *testing.T) {
 	if _, err := c.Upsert(ctx, directus.Item{ID: 7}); err == nil || directus.IsUnavailable(err) {
 		t.Fatalf("400: %v", err)
 	}
-	status, body = 200, `{"result":"maybe"}`
+	status, body = 200, `{"results":[{"id":7,"result":"maybe"}]}`
 	if _, err := c.Upsert(ctx, directus.Item{ID: 7}); err == nil {
 		t.Fatal("unknown result accepted")
 	}

@@ -68,10 +68,18 @@ type N8N struct {
 
 // Relay tunes the outbox relay.
 type Relay struct {
-	// BatchSize is how many outbox rows one transaction locks and pushes.
+	// BatchSize is how many products one batch takes: all their pending
+	// events are settled, and only each product's newest snapshot is sent,
+	// all in one Directus batch write.
 	BatchSize int `json:"batchSize"`
-	// Concurrency is how many events of a batch are pushed at once (a
-	// batch holds at most one event per product, so order is kept).
+	// FlushInterval is the least time between the starts of two batches
+	// while changes keep coming; after a quiet FlushInterval a change is
+	// pushed at once. Longer: fewer, larger Directus writes; shorter: less
+	// lag at low rates (hot-reloaded).
+	FlushInterval time.Duration `json:"flushInterval"`
+	// Concurrency is how many products are upserted at once when Directus
+	// refuses a batch write and the relay falls back to one request per
+	// product (to find the product at fault).
 	Concurrency int `json:"concurrency"`
 	// PollInterval is the fallback when no NOTIFY arrives (and how often
 	// events waiting for a retry are looked at).
@@ -110,7 +118,7 @@ func Defaults() Spec {
 		Directus:  Directus{URL: "http://127.0.0.1:8055", Timeout: 10 * time.Second},
 		Target:    TargetDirectus,
 		N8N:       N8N{WebhookURL: "http://127.0.0.1:5678/webhook/catalog-sync", Timeout: 30 * time.Second},
-		Relay: Relay{BatchSize: 100, Concurrency: 8, PollInterval: 5 * time.Second, RetryInitial: 500 * time.Millisecond,
+		Relay: Relay{BatchSize: 500, FlushInterval: 250 * time.Millisecond, Concurrency: 8, PollInterval: 5 * time.Second, RetryInitial: 500 * time.Millisecond,
 			RetryMax: time.Minute, MaxAttempts: 10},
 		Reconcile: Reconcile{Interval: 10 * time.Minute, PageSize: 500},
 	}
@@ -135,6 +143,7 @@ func (s *Spec) Validate() config.FieldErrors {
 	}
 	r := s.Relay
 	errs.Check(r.BatchSize >= 1 && r.BatchSize <= 1000, "spec.relay.batchSize", "must be between 1 and 1000")
+	errs.Check(r.FlushInterval >= 0 && r.FlushInterval <= time.Minute, "spec.relay.flushInterval", "must be between 0s and 1m")
 	errs.Check(r.Concurrency >= 1 && r.Concurrency <= 64, "spec.relay.concurrency", "must be between 1 and 64")
 	errs.Check(r.PollInterval >= 10*time.Millisecond, "spec.relay.pollInterval", "must be at least 10ms")
 	errs.Check(r.RetryInitial > 0, "spec.relay.retryInitial", "must be a positive duration")

@@ -22,8 +22,9 @@ import (
 )
 
 // startAPI builds services/api and runs `api serve` as a real process on the
-// given database; it returns the base URL and an admin access token.
-func startAPI(t *testing.T, dbURL string) (base, token string) {
+// given database and Redis (extraEnv adds API_* settings); it returns the
+// base URL and an admin access token.
+func startAPI(t testing.TB, dbURL, redisURL string, extraEnv ...string) (base, token string) {
 	t.Helper()
 	dir := t.TempDir()
 	bin := testenv.Binary(t, "../../../api/cmd/api")
@@ -36,7 +37,7 @@ func startAPI(t *testing.T, dbURL string) (base, token string) {
 	cmd := exec.Command(bin, "serve")
 	cmd.Env = append(os.Environ(),
 		"API_DATABASE_URL="+dbURL,
-		"API_REDIS_URL="+testenv.Redis(t),
+		"API_REDIS_URL="+redisURL,
 		"API_AUTH_KEYS_DIR="+keys,
 		"API_AUTH_ACTIVE_KEY_ID=k1",
 		"API_AUTH_PASSWORD_MEMORY_KB=1024",
@@ -46,6 +47,7 @@ func startAPI(t *testing.T, dbURL string) (base, token string) {
 		"API_AUTH_BOOTSTRAP_ADMIN_EMAIL=admin@example.com",
 		"API_AUTH_BOOTSTRAP_ADMIN_PASSWORD=admin-password-123",
 	)
+	cmd.Env = append(cmd.Env, extraEnv...)
 	cmd.Stdout, cmd.Stderr = &logs, &logs
 	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
 	if err := cmd.Start(); err != nil {
@@ -83,7 +85,7 @@ func startAPI(t *testing.T, dbURL string) (base, token string) {
 	return base, sess.AccessToken
 }
 
-func apiCall(t *testing.T, method, url, token string, hdr map[string]string, body any) (*http.Response, []byte) {
+func apiCall(t testing.TB, method, url, token string, hdr map[string]string, body any) (*http.Response, []byte) {
 	t.Helper()
 	var r io.Reader
 	if body != nil {
@@ -140,7 +142,7 @@ func TestProductWritesThroughTheAPIReachDirectus(t *testing.T) {
 	waitFor(t, 20*time.Second, "catalog-sync /readyz 200", func() bool { return status("http://"+spec.HTTP.Addr+"/readyz") == http.StatusOK })
 
 	began := time.Now()
-	base, token := startAPI(t, e.dbURL)
+	base, token := startAPI(t, e.dbURL, testenv.Redis(t))
 	t.Logf("api built and ready in %s", time.Since(began).Round(time.Millisecond))
 
 	const initialStock = 5

@@ -180,6 +180,51 @@ func (e *env) waitConverged(t testing.TB, timeout time.Duration) time.Duration {
 	}
 }
 
+// outcomes counts the settled outbox rows by outcome.
+func (e *env) outcomes(t testing.TB) map[string]int {
+	t.Helper()
+	rows, err := e.db.Query(context.Background(), `SELECT outcome, count(*) FROM catalog_outbox WHERE outcome IS NOT NULL GROUP BY outcome`)
+	if err != nil {
+		t.Fatal(err)
+	}
+	out := map[string]int{}
+	var k string
+	var n int
+	if _, err := pgx.ForEachRow(rows, []any{&k, &n}, func() error { out[k] = n; return nil }); err != nil {
+		t.Fatal(err)
+	}
+	return out
+}
+
+// eventRow is an outbox row written by hand (payload as JSON text).
+type eventRow struct {
+	productID, version int64
+	payload            string
+}
+
+func eventJSON(p catalogevent.Product) string {
+	b, _ := json.Marshal(catalogevent.Event{SchemaVersion: catalogevent.SchemaVersion, Type: catalogevent.TypeUpserted, Product: p})
+	return string(b)
+}
+
+// insertEvents writes rows into the outbox in one transaction, so a relay
+// sees them all at once.
+func (e *env) insertEvents(t testing.TB, rows ...eventRow) {
+	t.Helper()
+	err := pgx.BeginFunc(context.Background(), e.db, func(tx pgx.Tx) error {
+		for _, r := range rows {
+			if _, err := tx.Exec(context.Background(), `INSERT INTO catalog_outbox (product_id, product_version, event_type, schema_version, payload)
+				VALUES ($1, $2, 'product.upserted', 1, $3)`, r.productID, r.version, r.payload); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		t.Fatalf("insert outbox rows: %v", err)
+	}
+}
+
 func waitFor(t testing.TB, timeout time.Duration, what string, ok func() bool) {
 	t.Helper()
 	deadline := time.Now().Add(timeout)

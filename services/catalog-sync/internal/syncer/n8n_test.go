@@ -2,14 +2,14 @@ package syncer_test
 
 import (
 	"context"
-	"encoding/json"
-	"fmt"
+		"fmt"
 	"path/filepath"
 	"sync"
 	"testing"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/testutil"
 
 	"github.com/goshop-platform/shop/services/catalog-sync/internal/directus"
 	"github.com/goshop-platform/shop/services/catalog-sync/internal/n8n"
@@ -18,12 +18,13 @@ import (
 	"github.com/goshop-platform/shop/services/platform/testenv"
 )
 
-// n8n mode: the relay pushes through the shipped workflow (real n8n, real
-// Directus). Creates, updates (POST refused with RECORD_NOT_UNIQUE, then the
-// version-guarded PATCH), archives and an out-of-order older version end
-// with Directus equal to Postgres, as in the direct mode; an item Directus
-// refuses makes the webhook answer non-2xx, so the relay retries and then
-// dead-letters it.
+// n8n mode: the relay pushes batches through the shipped workflow (real
+// n8n, real Directus). A batch of creates, then a batch of updates, an
+// archive and an out-of-order older version end with Directus equal to
+// Postgres, as in the direct mode; an item Directus refuses fails the
+// workflow, so the relay falls back to one product per request, and the
+// refused one is retried and then dead-lettered while the others go
+// through.
 func TestRelayThroughN8N(t *testing.T) {
 	e := newEnv(t)
 	wf, err := filepath.Abs("../../n8n/catalog-sync-workflow.json")
@@ -41,8 +42,6 @@ func TestRelayThroughN8N(t *testing.T) {
 	for i := range 5 {
 		ps = append(ps, e.createProduct(t, fmt.Sprintf("N8N-%02d", i), int64(100+i)))
 	}
-	// A first pass creates everything, so the updates below take the
-	// RECORD_NOT_UNIQUE -> PATCH branch of the workflow.
 	var mu sync.Mutex
 	outcomes := map[string]int{}
 	stale := map[int64]bool{}
@@ -55,7 +54,8 @@ func TestRelayThroughN8N(t *testing.T) {
 			stale[ev.Product.Version] = true
 		}
 	}
-	r := relay.New(e.db, target, cfg, e.log, relay.NewMetrics(prometheus.NewRegistry()))
+	m := relay.NewMetrics(prometheus.NewRegistry())
+	r := relay.New(e.db, target, cfg, e.log, m)
 	if err := r.Drain(ctx, nil); err != nil {
 		t.Fatalf("first drain: %v\n%s", err, srv.Logs())
 	}
@@ -65,28 +65,28 @@ func TestRelayThroughN8N(t *testing.T) {
 
 	e.updateProduct(t, ps[0].ID, "Renamed", 1999)
 	e.archiveProduct(t, ps[1].ID)
-	// Out of order on purpose: v3 is in the outbox before v2.
+	// Out of order in one transaction: v3 is in the outbox before v2; v3 is
+	// sent, v2 superseded.
 	v2 := e.updateProduct(t, ps[2].ID, "Second", 200)
 	v3 := e.updateProduct(t, ps[2].ID, "Third", 300)
 	if _, err := e.db.Exec(ctx, `DELETE FROM catalog_outbox WHERE product_id = $1 AND processed_at IS NULL`, ps[2].ID); err != nil {
 		t.Fatal(err)
 	}
-	for _, p := range []catalogevent.Product{v3, v2} {
-		payload, _ := json.Marshal(catalogevent.Event{SchemaVersion: 1, Type: catalogevent.TypeUpserted, Product: p})
-		if _, err := e.db.Exec(ctx, `INSERT INTO catalog_outbox (product_id, product_version, event_type, schema_version, payload)
-			VALUES ($1, $2, 'product.upserted', 1, $3)`, p.ID, p.Version, payload); err != nil {
-			t.Fatal(err)
-		}
-	}
-	// Refused by Directus (currency longer than its column): the workflow
-	// fails, the webhook answers 500, the relay retries, then dead-letters.
+	// Refused by Directus (currency longer than its column), in the same
+	// batch as the good ones: the workflow fails, the webhook answers 500,
+	// the relay sends each product on its own, retries the bad one and
+	// then dead-letters it.
 	bad := ps[4]
 	bad.Version, bad.Currency = 98, "EURO"
-	refused, _ := json.Marshal(catalogevent.Event{SchemaVersion: 1, Type: catalogevent.TypeUpserted, Product: bad})
-	if _, err := e.db.Exec(ctx, `INSERT INTO catalog_outbox (product_id, product_version, event_type, schema_version, payload)
-		VALUES ($1, 98, 'product.upserted', 1, $2)`, bad.ID, refused); err != nil {
-		t.Fatal(err)
+	e.insertEvents(t, eventRow{v3.ID, v3.Version, eventJSON(v3)}, eventRow{v2.ID, v2.Version, eventJSON(v2)}, eventRow{bad.ID, 98, eventJSON(bad)})
+	if err := r.Drain(ctx, nil); err != nil {
+		t.Fatalf("second drain: %v\n%s", err, srv.Logs())
 	}
+	if got := testutil.ToFloat64(m.Fallbacks); got != 1 {
+		t.Fatalf("batch fallbacks %v, want 1 (the batch with the refused item)", got)
+	}
+	// The late v2 alone: Directus already holds v3.
+	e.insertEvents(t, eventRow{v2.ID, v2.Version, eventJSON(v2)})
 
 	runCtx, cancel := context.WithCancel(ctx)
 	done := make(chan struct{})
@@ -101,8 +101,11 @@ func TestRelayThroughN8N(t *testing.T) {
 	}
 	mu.Lock()
 	defer mu.Unlock()
-	if outcomes["created"] != 5 || outcomes["updated"] < 3 || !stale[v2.Version] {
-		t.Fatalf("outcomes %v, stale versions %v; want 5 created, >= 3 updated, v%d stale", outcomes, stale, v2.Version)
+	if outcomes["created"] != 5 || outcomes["updated"] != 3 || !stale[v2.Version] {
+		t.Fatalf("outcomes %v, stale versions %v; want 5 created, 3 updated, v%d stale", outcomes, stale, v2.Version)
+	}
+	if got := e.outcomes(t)["superseded"]; got != 1 {
+		t.Fatalf("superseded events %d, want 1 (v2 sent with v3)", got)
 	}
 	it, _, err := e.client.Get(ctx, ps[1].ID)
 	if err != nil || it.Active {

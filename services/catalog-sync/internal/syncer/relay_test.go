@@ -2,7 +2,6 @@ package syncer_test
 
 import (
 	"context"
-	"encoding/json"
 	"fmt"
 	"net/http"
 	"strings"
@@ -20,8 +19,8 @@ import (
 )
 
 func relayConfig() relay.Config {
-	return relay.Config{BatchSize: 50, Concurrency: 8, PollInterval: 200 * time.Millisecond, RetryInitial: 50 * time.Millisecond,
-		RetryMax: time.Second, MaxAttempts: 3}
+	return relay.Config{BatchSize: 50, FlushInterval: 20 * time.Millisecond, Concurrency: 8, PollInterval: 200 * time.Millisecond,
+		RetryInitial: 50 * time.Millisecond, RetryMax: time.Second, MaxAttempts: 3}
 }
 
 func startRelay(t *testing.T, e *env, cfg relay.Config) *relay.Metrics { return startRelayB(t, e, cfg) }
@@ -29,18 +28,16 @@ func startRelay(t *testing.T, e *env, cfg relay.Config) *relay.Metrics { return 
 func startRelayB(t testing.TB, e *env, cfg relay.Config) *relay.Metrics {
 	t.Helper()
 	m := relay.NewMetrics(prometheus.NewRegistry())
-	r := relay.New(e.db, e.client, cfg, e.log, m)
-	ctx, cancel := context.WithCancel(context.Background())
-	done := make(chan struct{})
-	go func() { defer close(done); _ = r.Run(ctx) }()
-	t.Cleanup(func() { cancel(); <-done })
+	runRelay(t, relay.New(e.db, e.client, cfg, e.log, m))
 	return m
 }
 
 // (b) and (d) share one Directus: the relay delivers creates, updates and
-// archives, never lets an older version win and dead-letters what it cannot
-// read; then the reconcile undoes edits, deletions and additions made in
-// Directus directly.
+// archives, sends only each product's newest snapshot (the older events are
+// settled as superseded), never lets an older version win, and
+// dead-letters what it cannot read or what Directus keeps refusing; then
+// the reconcile undoes edits, deletions and additions made in Directus
+// directly.
 func TestRelayThenReconcile(t *testing.T) {
 	e := newEnv(t)
 	ctx := context.Background()
@@ -52,40 +49,31 @@ func TestRelayThenReconcile(t *testing.T) {
 	e.updateProduct(t, ps[0].ID, "Renamed", 1999)
 	e.archiveProduct(t, ps[1].ID)
 
-	// Out of order on purpose: v3 is in the outbox before v2.
-	v1 := ps[2]
-	v2 := e.updateProduct(t, v1.ID, "Second", 200)
-	v3 := e.updateProduct(t, v1.ID, "Third", 300)
-	if _, err := e.db.Exec(ctx, `DELETE FROM catalog_outbox WHERE product_id = $1`, v1.ID); err != nil {
-		t.Fatal(err)
+	// All 32 events are pending when the relay starts: one batch of 30
+	// products, 30 snapshots created, the first versions of ps[0] and
+	// ps[1] superseded.
+	cfg := relayConfig()
+	var mu sync.Mutex
+	applied := map[int64][]int64{}
+	cfg.Applied = func(ev catalogevent.Event, _ directus.Outcome) {
+		mu.Lock()
+		defer mu.Unlock()
+		applied[ev.Product.ID] = append(applied[ev.Product.ID], ev.Product.Version)
 	}
-	for _, p := range []catalogevent.Product{v3, v2} {
-		payload, _ := json.Marshal(catalogevent.Event{SchemaVersion: 1, Type: catalogevent.TypeUpserted, Product: p})
-		if _, err := e.db.Exec(ctx, `INSERT INTO catalog_outbox (product_id, product_version, event_type, schema_version, payload)
-			VALUES ($1, $2, 'product.upserted', 1, $3)`, p.ID, p.Version, payload); err != nil {
-			t.Fatal(err)
-		}
-	}
-	// A payload no build can read goes straight to the dead letters.
-	if _, err := e.db.Exec(ctx, `INSERT INTO catalog_outbox (product_id, product_version, event_type, schema_version, payload)
-		VALUES ($1, 99, 'product.upserted', 99, '{"schema_version":99}')`, ps[3].ID); err != nil {
-		t.Fatal(err)
-	}
-
-	// A snapshot Directus refuses (currency longer than its column): retried
-	// with backoff, then dead-lettered after MaxAttempts (3).
-	bad := ps[4]
-	bad.Version, bad.Currency = 98, "EURO"
-	refused, _ := json.Marshal(catalogevent.Event{SchemaVersion: 1, Type: catalogevent.TypeUpserted, Product: bad})
-	if _, err := e.db.Exec(ctx, `INSERT INTO catalog_outbox (product_id, product_version, event_type, schema_version, payload)
-		VALUES ($1, 98, 'product.upserted', 1, $2)`, bad.ID, refused); err != nil {
-		t.Fatal(err)
-	}
-
-	m := startRelay(t, e, relayConfig())
+	m := startRelay(t, e, cfg)
 	took := e.waitConverged(t, 30*time.Second)
-	t.Logf("%d events relayed and converged in %s", 36, took.Round(time.Millisecond))
-
+	t.Logf("32 events relayed and converged in %s", took.Round(time.Millisecond))
+	if got := e.outcomes(t); got["created"] != 30 || got["superseded"] != 2 || len(got) != 2 {
+		t.Fatalf("outbox outcomes %v, want 30 created and 2 superseded", got)
+	}
+	if got := testutil.ToFloat64(m.Relayed.WithLabelValues("superseded")); got != 2 {
+		t.Fatalf("superseded counter %v, want 2", got)
+	}
+	mu.Lock()
+	if vs := applied[ps[0].ID]; len(vs) != 1 || vs[0] != 2 {
+		t.Fatalf("ps[0] pushed versions %v, want only its newest, 2", vs)
+	}
+	mu.Unlock()
 	items, _ := e.publicItems(t)
 	byID := map[int64]directus.Item{}
 	for _, it := range items {
@@ -97,23 +85,80 @@ func TestRelayThenReconcile(t *testing.T) {
 	if it := byID[ps[1].ID]; it.Active || it.Version != 2 {
 		t.Fatalf("archived product in Directus: %+v, want active=false version 2", it)
 	}
-	if it := byID[v1.ID]; it.Version != 3 || it.Name != "Third" {
-		t.Fatalf("v2 pushed after v3 won: %+v", it)
+
+	// Out of order in one transaction: v3 is in the outbox before v2. The
+	// newest version is sent, v2 superseded; v2 delivered again later finds
+	// Directus newer (stale).
+	v1 := ps[2]
+	v2 := e.updateProduct(t, v1.ID, "Second", 200)
+	v3 := e.updateProduct(t, v1.ID, "Third", 300)
+	if _, err := e.db.Exec(ctx, `DELETE FROM catalog_outbox WHERE product_id = $1 AND processed_at IS NULL`, v1.ID); err != nil {
+		t.Fatal(err)
 	}
-	if got := testutil.ToFloat64(m.Relayed.WithLabelValues("stale")); got != 1 {
-		t.Fatalf("stale pushes %v, want 1 (v2 after v3)", got)
+	e.insertEvents(t, eventRow{v3.ID, v3.Version, eventJSON(v3)}, eventRow{v2.ID, v2.Version, eventJSON(v2)})
+	e.waitConverged(t, 30*time.Second)
+	e.insertEvents(t, eventRow{v2.ID, v2.Version, eventJSON(v2)})
+	waitFor(t, 10*time.Second, "the late v2 to be settled stale", func() bool { return e.outcomes(t)["stale"] == 1 })
+	if it, _, err := e.client.Get(ctx, v1.ID); err != nil || it.Version != 3 || it.Name != "Third" {
+		t.Fatalf("v2 pushed after v3 won: %+v %v", it, err)
 	}
-	waitFor(t, 5*time.Second, "dead gauge 2", func() bool { return testutil.ToFloat64(m.Dead) == 2 })
+
+	// A payload no build can read goes straight to the dead letters; when a
+	// readable older event of the product is pending with it, that one is
+	// sent instead.
+	v2of5 := ps[5]
+	v2of5.Version, v2of5.Name = 2, "Readable"
+	e.insertEvents(t, eventRow{ps[3].ID, 99, `{"schema_version":99}`},
+		eventRow{ps[5].ID, 2, eventJSON(v2of5)}, eventRow{ps[5].ID, 99, `{"schema_version":99}`})
+
+	// A snapshot Directus refuses (currency longer than its column): retried
+	// with backoff, then dead-lettered after MaxAttempts (3). Directus keeps
+	// the last good version. When an older, good event of the product was
+	// pending with it (ps[6]), that one is settled as superseded, not sent:
+	// it would show the shop an older product than Postgres holds; the
+	// product waits for its next change or the reconcile.
+	bad := ps[4]
+	bad.Version, bad.Currency = 98, "EURO"
+	e.insertEvents(t, eventRow{bad.ID, 98, eventJSON(bad)})
+	good6 := ps[6]
+	good6.Version, good6.Name = 2, "Good but older"
+	bad6 := good6
+	bad6.Version, bad6.Currency = 98, "EURO"
+	e.insertEvents(t, eventRow{good6.ID, 2, eventJSON(good6)}, eventRow{bad6.ID, 98, eventJSON(bad6)})
+	waitFor(t, 30*time.Second, "4 dead letters and nothing pending", func() bool {
+		p, dead := e.pending(t)
+		return p == 0 && dead == 4
+	})
+	for _, want := range []struct {
+		id      int64
+		version int64
+		name    string
+	}{{ps[3].ID, 1, ps[3].Name}, {ps[4].ID, 1, ps[4].Name}, {ps[5].ID, 2, "Readable"}, {ps[6].ID, 1, ps[6].Name}} {
+		if it, _, err := e.client.Get(ctx, want.id); err != nil || int64(it.Version) != want.version || it.Name != want.name {
+			t.Errorf("product %d in Directus: %+v %v, want version %d %q", want.id, it, err, want.version, want.name)
+		}
+	}
+	var outcome string
+	if err := e.db.QueryRow(ctx, `SELECT outcome FROM catalog_outbox WHERE product_id = $1 AND product_version = 2`, ps[6].ID).Scan(&outcome); err != nil || outcome != "superseded" {
+		t.Fatalf("good older event of a product whose newest was refused: outcome %q (%v), want superseded", outcome, err)
+	}
+	// Postgres agrees with the readable events, for the reconcile below.
+	for id, name := range map[int64]string{ps[5].ID: "Readable", ps[6].ID: "Good but older"} {
+		if _, err := e.db.Exec(ctx, `UPDATE products SET name = $2, version = 2 WHERE id = $1`, id, name); err != nil {
+			t.Fatal(err)
+		}
+	}
+	waitFor(t, 5*time.Second, "dead gauge 4", func() bool { return testutil.ToFloat64(m.Dead) == 4 })
 	var lastErr string
-	if err := e.db.QueryRow(ctx, `SELECT last_error FROM catalog_outbox WHERE dead_at IS NOT NULL AND product_version = 99`).Scan(&lastErr); err != nil || !strings.Contains(lastErr, "schema version 99") {
+	if err := e.db.QueryRow(ctx, `SELECT last_error FROM catalog_outbox WHERE dead_at IS NOT NULL AND product_id = $1`, ps[3].ID).Scan(&lastErr); err != nil || !strings.Contains(lastErr, "schema version 99") {
 		t.Fatalf("dead letter reason %q (%v)", lastErr, err)
 	}
 	var attempts int
-	if err := e.db.QueryRow(ctx, `SELECT attempts, last_error FROM catalog_outbox WHERE dead_at IS NOT NULL AND product_version = 98`).Scan(&attempts, &lastErr); err != nil || attempts != 3 || !strings.Contains(lastErr, "VALUE_TOO_LONG") {
+	if err := e.db.QueryRow(ctx, `SELECT attempts, last_error FROM catalog_outbox WHERE dead_at IS NOT NULL AND product_id = $1`, ps[4].ID).Scan(&attempts, &lastErr); err != nil || attempts != 3 || !strings.Contains(lastErr, "VALUE_TOO_LONG") {
 		t.Fatalf("refused event: %d attempts, reason %q (%v), want 3 attempts, VALUE_TOO_LONG", attempts, lastErr, err)
 	}
-	if got := testutil.ToFloat64(m.Failed.WithLabelValues("refused")); got != 3 {
-		t.Fatalf("refused pushes %v, want 3", got)
+	if got := testutil.ToFloat64(m.Failed.WithLabelValues("refused")); got != 6 {
+		t.Fatalf("refused pushes %v, want 6 (3 attempts each for two products)", got)
 	}
 	if n := testutil.CollectAndCount(m.Lag); n != 1 || testutil.ToFloat64(m.Relayed.WithLabelValues("created")) != 30 {
 		t.Fatalf("lag histogram / created counter not recorded")
@@ -167,8 +212,9 @@ func TestRelayThenReconcile(t *testing.T) {
 }
 
 // (e) Two relays over 200 events on 20 products, written while they run:
-// every event is applied once, in version order per product, and Directus
-// ends equal to Postgres.
+// every product's snapshots reach Directus in strictly increasing version
+// order and never stale, every event is settled once (sent or superseded),
+// and Directus ends equal to Postgres.
 func TestTwoRelaysKeepPerProductOrder(t *testing.T) {
 	e := newEnv(t)
 	var mu sync.Mutex
@@ -208,18 +254,19 @@ func TestTwoRelaysKeepPerProductOrder(t *testing.T) {
 	took := e.waitConverged(t, 60*time.Second)
 	mu.Lock()
 	defer mu.Unlock()
-	t.Logf("converged %s after the last write; relay A applied %d, relay B %d", took.Round(time.Millisecond), perRelay[0], perRelay[1])
+	t.Logf("converged %s after the last write; relay A sent %d snapshots, relay B %d", took.Round(time.Millisecond), perRelay[0], perRelay[1])
 	if len(violations) > 0 {
 		t.Fatalf("out-of-order or repeated applications:\n%s", strings.Join(violations, "\n"))
 	}
-	total := 0
+	sent := 0
 	for id, vs := range applied {
-		total += len(vs)
-		if len(vs) != 10 || vs[0] != 1 || vs[9] != 10 {
-			t.Errorf("product %d applied versions %v, want 1..10", id, vs)
+		sent += len(vs)
+		if vs[len(vs)-1] != 10 {
+			t.Errorf("product %d applied versions %v, want the last to be 10", id, vs)
 		}
 	}
-	if total != 200 || len(applied) != 20 {
-		t.Fatalf("applied %d events on %d products, want 200 on 20", total, len(applied))
+	outcomes := e.outcomes(t)
+	if len(applied) != 20 || outcomes["created"]+outcomes["updated"] != sent || sent+outcomes["superseded"] != 200 {
+		t.Fatalf("%d snapshots sent for %d products, outbox outcomes %v; want 20 products and every one of the 200 events sent or superseded", sent, len(applied), outcomes)
 	}
 }

@@ -14,6 +14,7 @@ import (
 	"time"
 
 	"github.com/jackc/pgx/v5/pgxpool"
+	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/goshop-platform/shop/services/catalog-sync/internal/directus"
 	"github.com/goshop-platform/shop/services/catalog-sync/internal/n8n"
@@ -52,6 +53,12 @@ func New(ctx context.Context, spec syncconfig.Spec, log *slog.Logger) (*Syncer, 
 	}
 	metrics := telemetry.NewMetrics()
 	dc := directus.New(spec.Directus.URL, spec.Directus.Token.Value(), spec.Directus.Timeout)
+	requests := prometheus.NewCounterVec(prometheus.CounterOpts{
+		Name: "shop_catalog_target_requests_total",
+		Help: "HTTP requests catalog-sync sent to Directus or to the n8n webhook (relay, reconcile, pings), by target and method.",
+	}, []string{"target", "method"})
+	metrics.Registry.MustRegister(requests)
+	dc.CountRequests(requests.MustCurryWith(prometheus.Labels{"target": "directus"}))
 	s := &Syncer{DB: db, Directus: dc, spec: spec, log: log}
 	// The relay pushes to Directus directly, or through the n8n workflow;
 	// the reconcile always reads and fixes Directus directly.
@@ -62,10 +69,11 @@ func New(ctx context.Context, spec syncconfig.Spec, log *slog.Logger) (*Syncer, 
 			db.Close()
 			return nil, err
 		}
+		nc.CountRequests(requests.MustCurryWith(prometheus.Labels{"target": "n8n"}))
 		target = nc
 	}
 	r := spec.Relay
-	s.Relay = relay.New(db, target, relay.Config{BatchSize: r.BatchSize, Concurrency: r.Concurrency, PollInterval: r.PollInterval,
+	s.Relay = relay.New(db, target, relay.Config{BatchSize: r.BatchSize, FlushInterval: r.FlushInterval, Concurrency: r.Concurrency, PollInterval: r.PollInterval,
 		RetryInitial: r.RetryInitial, RetryMax: r.RetryMax, MaxAttempts: r.MaxAttempts},
 		log.With("component", "relay"), relay.NewMetrics(metrics.Registry))
 	s.Reconciler = &reconcile.Reconciler{DB: db, Target: dc, PageSize: spec.Reconcile.PageSize,
@@ -105,7 +113,8 @@ func (s *Syncer) EnsureSchema(ctx context.Context) error {
 		s.log.Info("directus service identity ensured", "user", directus.IdentityEmail, "policy", directus.IdentityPolicy, "changed", changed)
 	}
 	s.log.Info("directus schema ensured", "changed", rep.Changed(), "created_collection", rep.CreatedCollection,
-		"created_fields", rep.CreatedFields, "granted_public_read", rep.PublicRead, "removed_public", rep.RemovedPublic)
+		"created_fields", rep.CreatedFields, "granted_public_read", rep.PublicRead, "removed_public", rep.RemovedPublic,
+		"accountability_switched_off", rep.NoAccountability)
 	s.schemaOK.Store(true)
 	return nil
 }

@@ -1,0 +1,22 @@
+-- catalog-sync coalesces a product's pending events: it sends only the
+-- newest snapshot and settles the older ones as superseded. `outcome` says
+-- how each row was settled (created, updated, stale = Directus already had
+-- it or newer, superseded = a newer snapshot of the product was sent
+-- instead); NULL for rows settled before this migration and for pending or
+-- dead rows.
+ALTER TABLE catalog_outbox ADD COLUMN outcome text
+    CHECK (outcome IN ('created', 'updated', 'stale', 'superseded'));
+
+-- One notification per inserting statement instead of one per row: the
+-- relay only needs a wake-up, and an order touching three products (or a
+-- burst of orders decided in one transaction) used to queue one NOTIFY per
+-- product. Postgres folds identical notifications of one transaction.
+DROP TRIGGER catalog_outbox_notify ON catalog_outbox;
+CREATE OR REPLACE FUNCTION catalog_outbox_notify() RETURNS trigger LANGUAGE plpgsql AS $$
+BEGIN
+    PERFORM pg_notify('catalog_outbox', '');
+    RETURN NULL;
+END
+$$;
+CREATE TRIGGER catalog_outbox_notify AFTER INSERT ON catalog_outbox
+    FOR EACH STATEMENT EXECUTE FUNCTION catalog_outbox_notify();
