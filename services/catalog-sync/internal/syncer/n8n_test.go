@@ -2,7 +2,7 @@ package syncer_test
 
 import (
 	"context"
-		"fmt"
+	"fmt"
 	"path/filepath"
 	"sync"
 	"testing"
