@@ -12,8 +12,11 @@ func catalogSync() (dashboard.Dashboard, error) {
 		WithPanel(graph("Sync lag", "From the product write (outbox insert) to Directus confirming it.", "s",
 			q{quantile("0.5", "shop_catalog_sync_lag_seconds", s(), ""), "p50"},
 			q{quantile("0.99", "shop_catalog_sync_lag_seconds", s(), ""), "p99"})).
-		WithPanel(graph("Events relayed", "By result: created, updated, stale (Directus already had this or a newer version).", "ops",
+		WithPanel(graph("Events relayed", "By result: created, updated, stale (Directus already had this or a newer version), superseded (a newer snapshot of the product was sent instead: coalescing).", "ops",
 			q{"sum by (result) (" + rate("shop_catalog_events_relayed_total", s()) + ")", "{{result}}"})).
+		WithPanel(graph("Batching", "Products per Directus batch write (average), and Directus write requests (POST, PATCH) per settled event: the relay's work grows with the products that changed, not with the orders.", "short",
+			q{"sum(" + rate("shop_catalog_relay_batch_products_sum", s()) + ") / sum(" + rate("shop_catalog_relay_batch_products_count", s()) + ")", "products per batch"},
+			q{"sum(" + rate("shop_catalog_target_requests_total", s(`method=~"POST|PATCH"`)) + ") / sum(" + rate("shop_catalog_events_relayed_total", s()) + ")", "writes per event"})).
 		WithPanel(graph("Push failures", "By reason: unavailable (Directus away, relay paused), refused, undecodable, dead (dead-lettered). 0 when none.", "short",
 			q{"sum by (reason) (increase(shop_catalog_events_failed_total" + s() + "[$__rate_interval]))\nor vector(0)", "{{reason}}"})).
 		WithPanel(graph("Outbox", "Events not yet relayed, and dead-lettered events (see last_error in catalog_outbox).", "short",
