@@ -81,9 +81,19 @@ func (e *env) seedProducts(t testing.TB, n int) []int64 {
 func (s *shop) order(client *http.Client, rng *rand.Rand) error {
 	n := 1 + rng.IntN(3)
 	first := rng.IntN(len(s.products))
-	items := make([]map[string]int64, n)
-	for i := range items {
-		items[i] = map[string]int64{"product_id": s.products[(first+i*7)%len(s.products)], "quantity": 1}
+	lines := make([]int64, n)
+	for i := range lines {
+		lines[i] = s.products[(first+i*7)%len(s.products)]
+	}
+	_, err := s.place(client, lines...)
+	return err
+}
+
+// place orders one unit of each product and returns the order id.
+func (s *shop) place(client *http.Client, products ...int64) (string, error) {
+	items := make([]map[string]int64, len(products))
+	for i, id := range products {
+		items[i] = map[string]int64{"product_id": id, "quantity": 1}
 	}
 	body, _ := json.Marshal(map[string]any{"items": items})
 	req, _ := http.NewRequest(http.MethodPost, s.base+"/api/v1/orders", bytes.NewReader(body))
@@ -91,15 +101,34 @@ func (s *shop) order(client *http.Client, rng *rand.Rand) error {
 	req.Header.Set("Authorization", "Bearer "+s.token)
 	resp, err := client.Do(req)
 	if err != nil {
-		return err
+		return "", err
 	}
 	defer resp.Body.Close()
-	if resp.StatusCode != http.StatusAccepted {
-		var b bytes.Buffer
-		_, _ = b.ReadFrom(resp.Body)
-		return fmt.Errorf("POST /api/v1/orders: %d %s", resp.StatusCode, b.String())
+	var b bytes.Buffer
+	_, _ = b.ReadFrom(resp.Body)
+	var accepted struct {
+		ID string `json:"id"`
 	}
-	return nil
+	if resp.StatusCode != http.StatusAccepted || json.Unmarshal(b.Bytes(), &accepted) != nil {
+		return "", fmt.Errorf("POST /api/v1/orders: %d %s", resp.StatusCode, b.String())
+	}
+	return accepted.ID, nil
+}
+
+// status reads an order's status ("pending", "confirmed", "failed").
+func (s *shop) status(client *http.Client, id string) string {
+	req, _ := http.NewRequest(http.MethodGet, s.base+"/api/v1/orders/"+id, nil)
+	req.Header.Set("Authorization", "Bearer "+s.token)
+	resp, err := client.Do(req)
+	if err != nil {
+		return ""
+	}
+	defer resp.Body.Close()
+	var o struct {
+		Status string `json:"status"`
+	}
+	_ = json.NewDecoder(resp.Body).Decode(&o)
+	return o.Status
 }
 
 // load places orders: `total` of them as fast as `clients` connections
