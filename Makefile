@@ -11,7 +11,7 @@ STATICCHECK_VERSION := v0.8.2
 STATICCHECK := $(TOOLS)/staticcheck-$(STATICCHECK_VERSION)/staticcheck
 FUZZTIME ?= 10s
 
-.PHONY: help dev test lint vulncheck unit fuzz bench bench-smoke bench-run build tools directus n8n jaeger kube-tools dashboards clean-dev storefront-web
+.PHONY: help dev test system-packages lint vulncheck unit fuzz bench bench-smoke bench-run build tools directus n8n jaeger kube-tools dashboards clean-dev storefront-web
 
 help: ## list the targets
 	@grep -hE '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-10s %s\n", $$1, $$2}'
@@ -19,7 +19,10 @@ help: ## list the targets
 dev: ## run the whole shop locally (PostgreSQL, Redis, api, 2 order-workers, Directus, catalog-sync) without Docker
 	@scripts/dev.sh
 
-test: lint vulncheck directus n8n jaeger kube-tools unit ## everything CI runs: lint, then unit + integration tests on real PostgreSQL, Redis, Directus, n8n, Prometheus and Jaeger, and the Helm charts on a real Kubernetes control plane
+test: system-packages lint vulncheck directus n8n jaeger kube-tools unit ## everything CI runs: lint, then unit + integration tests on real PostgreSQL, Redis, Directus, n8n, Prometheus and Jaeger, and the Helm charts on a real Kubernetes control plane
+
+system-packages: ## install the Debian/Ubuntu packages make test needs that are missing (sudo when not root; instant when all are there)
+	@scripts/install-system-packages.sh test
 
 # The deployment checks (charts, compose, Tiltfile) run without -race: their
 # code is sequential test harness, and a race build of their Kubernetes and
