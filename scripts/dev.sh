@@ -38,11 +38,19 @@ trap 'exit 130' INT TERM
 
 port_busy() { (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null; }
 
+# The Debian/Ubuntu packages this run needs (PostgreSQL, Redis, Prometheus,
+# npm, build tools for Directus, curl): installed when missing, else instant.
+scripts/install-system-packages.sh dev
+
 # PostgreSQL refuses to run as root: use the postgres system user then.
 as_pg() { if [[ $(id -u) == 0 ]]; then runuser -u postgres -- "$@"; else "$@"; fi; }
 
 if [[ -z "${DATABASE_URL:-}" ]]; then
-  PG_BIN=$(ls -d /usr/lib/postgresql/*/bin 2>/dev/null | sort -V | tail -1)
+  # Where testenv and install-system-packages.sh look: PG_BIN, Debian's folders, PATH.
+  if [[ -z ${PG_BIN:-} ]]; then
+    PG_BIN=$(ls -d /usr/lib/postgresql/*/bin 2>/dev/null | sort -V | tail -1)
+    [[ -x "$PG_BIN/initdb" ]] || ! initdb=$(command -v initdb) || PG_BIN=$(dirname "$initdb")
+  fi
   [[ -x "$PG_BIN/initdb" ]] || die "PostgreSQL server not found. Install it (sudo apt-get install -y postgresql) or set DATABASE_URL."
   if [[ ! -f "$STATE/pg/PG_VERSION" ]]; then
     say "initialising PostgreSQL in $STATE/pg (first run only)"

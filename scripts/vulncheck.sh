@@ -4,6 +4,10 @@
 # the database is built from the OSV reports of golang.org/x/vulndb, which
 # the Go module proxy serves (tools/vulndb). Bump VULNDB_VERSION (and its
 # commit time) to pick up newer reports: `go list -m -json golang.org/x/vulndb@latest`.
+#
+#   scripts/vulncheck.sh                   every module of go.work (make vulncheck)
+#   scripts/vulncheck.sh tools/testdocker  the named modules outside go.work
+#                                          (docs/testing.md lists what that one reports)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 VULN_VERSION=v1.9.0
@@ -28,6 +32,13 @@ fi
 
 echo "Go toolchain: $(go version) (stdlib vulnerabilities are judged against it; the Makefile pins GOTOOLCHAIN)"
 status=0
+if (($#)); then
+  for dir in "$@"; do
+    echo "==> govulncheck $dir"
+    GOWORK=off "$bin" -db "file://$db" -C "$dir" ./... || status=1
+  done
+  exit $status
+fi
 for dir in $(go list -m -f '{{.Dir}}'); do
   echo "==> govulncheck ${dir#"$PWD"/}"
   "$bin" -db "file://$db" -C "$dir" ./... || status=1

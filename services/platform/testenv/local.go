@@ -33,9 +33,10 @@ type pgProcess struct {
 	durable bool
 }
 
-// localPostgres starts the shared server of this test binary.
-func localPostgres() (string, error) {
-	p, err := newPGProcess(false)
+// localPostgres starts the shared server of this test binary from the
+// binaries in bin.
+func localPostgres(bin string) (string, error) {
+	p, err := newPGProcess(bin, false)
 	if err != nil {
 		return "", err
 	}
@@ -43,11 +44,7 @@ func localPostgres() (string, error) {
 	return p.adminURL(), nil
 }
 
-func newPGProcess(durable bool) (*pgProcess, error) {
-	bin, err := postgresBinDir()
-	if err != nil {
-		return nil, err
-	}
+func newPGProcess(bin string, durable bool) (*pgProcess, error) {
 	dir, err := os.MkdirTemp("", "shop-testpg-")
 	if err != nil {
 		return nil, err
@@ -116,22 +113,35 @@ func (p *pgProcess) stop() {
 }
 
 // PostgresServer is a PostgreSQL server owned by one test, which the test
-// may stop and start again to prove behaviour while the database is away.
-type PostgresServer struct{ p *pgProcess }
+// may stop and start again to prove behaviour while the database is away:
+// a local server process, or a container (c) where the binaries are missing.
+type PostgresServer struct {
+	p *pgProcess
+	c *container
+}
 
-// NewPostgresServer starts a dedicated local server for t with the shop's
-// schema in database "shop".
+// NewPostgresServer starts a dedicated server for t with the shop's schema
+// in database "shop".
 func NewPostgresServer(t testing.TB) *PostgresServer {
 	t.Helper()
-	p, err := newPGProcess(true)
-	if err != nil {
-		t.Fatalf("testenv: start a dedicated PostgreSQL: %v\nFix: apt-get install -y postgresql", err)
+	s := &PostgresServer{}
+	bin, err := postgresBinDir()
+	if err == nil && !forceDocker() {
+		if s.p, err = newPGProcess(bin, true); err != nil {
+			t.Fatalf("testenv: start a dedicated PostgreSQL: %v", err)
+		}
+		t.Cleanup(func() { s.p.stop(); _ = os.RemoveAll(s.p.dir) })
+	} else {
+		c, derr := dockerRun("postgres", true)
+		if derr != nil {
+			t.Fatalf("testenv: no dedicated PostgreSQL: %v\nFix: install the server (apt-get install -y postgresql) or %s.", errors.Join(err, derr), dockerFix)
+		}
+		s.c = c
+		t.Cleanup(c.remove)
 	}
-	t.Cleanup(func() { p.stop(); _ = os.RemoveAll(p.dir) })
-	if err := adminExec(p.adminURL(), "CREATE DATABASE shop"); err != nil {
+	if err := adminExec(s.adminURL(), "CREATE DATABASE shop"); err != nil {
 		t.Fatalf("testenv: %v", err)
 	}
-	s := &PostgresServer{p: p}
 	ctx, cancel := ctxTimeout()
 	defer cancel()
 	pool, err := pgxpool.New(ctx, s.URL())
@@ -146,23 +156,46 @@ func NewPostgresServer(t testing.TB) *PostgresServer {
 }
 
 // URL of the migrated "shop" database.
-func (s *PostgresServer) URL() string { return withDatabase(s.p.adminURL(), "shop") }
+func (s *PostgresServer) URL() string { return withDatabase(s.adminURL(), "shop") }
+
+func (s *PostgresServer) adminURL() string {
+	if s.c != nil {
+		return s.c.url
+	}
+	return s.p.adminURL()
+}
 
 // Stop kills the server (immediate shutdown) and waits for it to exit.
-func (s *PostgresServer) Stop(t testing.TB) { t.Helper(); s.p.stop() }
+func (s *PostgresServer) Stop(t testing.TB) {
+	t.Helper()
+	if s.c == nil {
+		s.p.stop()
+	} else if err := s.c.signal("SIGQUIT"); err != nil {
+		t.Fatalf("testenv: stop PostgreSQL: %v", err)
+	}
+}
 
 // Start restarts a stopped server on the same port and data.
 func (s *PostgresServer) Start(t testing.TB) {
 	t.Helper()
-	if err := s.p.start(); err != nil {
+	var err error
+	if s.c == nil {
+		err = s.p.start()
+	} else {
+		err = s.c.start()
+	}
+	if err != nil {
 		t.Fatalf("testenv: restart PostgreSQL: %v", err)
 	}
 }
 
-// postgresBinDir finds initdb and postgres: PG_BIN, then the newest
-// /usr/lib/postgresql/*/bin, then PATH.
+// postgresBinDir finds initdb and postgres: PG_BIN when set (and only
+// there), else the newest /usr/lib/postgresql/*/bin, then PATH.
 func postgresBinDir() (string, error) {
 	if d := os.Getenv("PG_BIN"); d != "" {
+		if _, err := os.Stat(filepath.Join(d, "initdb")); err != nil {
+			return "", fmt.Errorf("PG_BIN=%s holds no PostgreSQL server binaries: %w", d, err)
+		}
 		return d, nil
 	}
 	dirs, _ := filepath.Glob("/usr/lib/postgresql/*/bin")

@@ -31,7 +31,17 @@ func postgresServer() (string, error) {
 			pgAdminURL = u
 			return
 		}
-		pgAdminURL, pgErr = localPostgres()
+		bin, err := postgresBinDir()
+		if err == nil && !forceDocker() {
+			pgAdminURL, pgErr = localPostgres(bin)
+			return
+		}
+		c, derr := dockerRun("postgres", false)
+		if derr != nil {
+			pgErr = errors.Join(err, derr)
+			return
+		}
+		pgAdminURL = c.url
 	})
 	return pgAdminURL, pgErr
 }
@@ -46,6 +56,9 @@ func Database(t testing.TB) string {
 // schema (all embedded migrations applied), dropped when t ends.
 func MigratedDatabase(t testing.TB) string {
 	t.Helper()
+	if _, err := postgresServer(); err != nil {
+		noPostgres(t, err)
+	}
 	templateOnce.Do(func() { templateName, templateErr = buildTemplate() })
 	if templateErr != nil {
 		t.Fatalf("testenv: prepare migrated template database: %v", templateErr)
@@ -56,8 +69,7 @@ func MigratedDatabase(t testing.TB) string {
 func createDatabase(t testing.TB, template string) string {
 	admin, err := postgresServer()
 	if err != nil {
-		t.Fatalf("testenv: no PostgreSQL for tests: %v\n"+
-			"Fix: install the server (apt-get install -y postgresql), or set TEST_DATABASE_URL to a server where the tests may create databases.", err)
+		noPostgres(t, err)
 	}
 	name := dbName(t)
 	stmt := "CREATE DATABASE " + pgx.Identifier{name}.Sanitize()
@@ -71,6 +83,12 @@ func createDatabase(t testing.TB, template string) string {
 		_ = adminExec(admin, "DROP DATABASE IF EXISTS "+pgx.Identifier{name}.Sanitize()+" WITH (FORCE)")
 	})
 	return withDatabase(admin, name)
+}
+
+func noPostgres(t testing.TB, err error) {
+	t.Helper()
+	t.Fatalf("testenv: no PostgreSQL for tests: %v\n"+
+		"Fix: install the server (apt-get install -y postgresql), set TEST_DATABASE_URL to a server where the tests may create databases, or %s.", err, dockerFix)
 }
 
 func adminExec(admin, stmt string) error {

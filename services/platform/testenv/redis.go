@@ -38,15 +38,25 @@ func Redis(t testing.TB) string {
 			return
 		}
 		redisMaxDB = localRedisDatabases
-		var s *RedisServer
-		s, redisErr = startLocalRedis(0, "")
-		if s != nil {
-			redisBase = s.URL()
-			atExit(s.kill)
+		bin, err := redisServerBin()
+		if err == nil && !forceDocker() {
+			var s *RedisServer
+			s, redisErr = startLocalRedis(bin, 0, "")
+			if s != nil {
+				redisBase = s.URL()
+				atExit(s.kill)
+			}
+			return
 		}
+		c, derr := dockerRun("redis", false)
+		if derr != nil {
+			redisErr = errors.Join(err, derr)
+			return
+		}
+		redisBase = c.url
 	})
 	if redisErr != nil {
-		t.Fatalf("testenv: no Redis for tests: %v\nFix: install it (apt-get install -y redis-server) or set TEST_REDIS_URL.", redisErr)
+		t.Fatalf("testenv: no Redis for tests: %v\nFix: install it (apt-get install -y redis-server), set TEST_REDIS_URL, or %s.", redisErr, dockerFix)
 	}
 	redisDBMu.Lock()
 	redisNextDB = redisNextDB%(redisMaxDB-1) + 1 // db 0 is left to humans
@@ -68,31 +78,51 @@ func Redis(t testing.TB) string {
 
 // RedisServer is a Redis server owned by one test, which the test may stop
 // and start again (to prove behaviour while Redis is down or restarting).
-// Data survives a restart through the append-only file.
+// Data survives a restart through the append-only file. It is a local
+// redis-server, or a container (c) where the binary is missing.
 type RedisServer struct {
+	bin  string
 	port int
 	dir  string
 	cmd  *exec.Cmd
+	c    *container
 }
 
-// NewRedisServer starts a dedicated local redis-server for t.
+// NewRedisServer starts a dedicated redis-server for t.
 func NewRedisServer(t testing.TB) *RedisServer {
 	t.Helper()
-	dir := t.TempDir()
-	s, err := startLocalRedis(0, dir)
+	bin, err := redisServerBin()
+	if err != nil || forceDocker() {
+		c, derr := dockerRun("redis", true)
+		if derr != nil {
+			t.Fatalf("testenv: no dedicated redis-server: %v\nFix: install it (apt-get install -y redis-server) or %s.", errors.Join(err, derr), dockerFix)
+		}
+		t.Cleanup(c.remove)
+		return &RedisServer{c: c}
+	}
+	s, err := startLocalRedis(bin, 0, t.TempDir())
 	if err != nil {
-		t.Fatalf("testenv: start a dedicated redis-server: %v\nFix: apt-get install -y redis-server", err)
+		t.Fatalf("testenv: start a dedicated redis-server: %v", err)
 	}
 	t.Cleanup(s.kill)
 	return s
 }
 
 // URL is the server's redis:// URL (database 0).
-func (s *RedisServer) URL() string { return fmt.Sprintf("redis://127.0.0.1:%d/0", s.port) }
+func (s *RedisServer) URL() string {
+	if s.c != nil {
+		return s.c.url
+	}
+	return fmt.Sprintf("redis://127.0.0.1:%d/0", s.port)
+}
 
 // Stop shuts the server down and waits for it to exit.
 func (s *RedisServer) Stop(t testing.TB) {
 	t.Helper()
+	if s.c != nil {
+		s.signalContainer(t, "SIGTERM")
+		return
+	}
 	s.kill()
 }
 
@@ -101,6 +131,10 @@ func (s *RedisServer) Stop(t testing.TB) {
 // recovers it.
 func (s *RedisServer) Kill(t testing.TB) {
 	t.Helper()
+	if s.c != nil {
+		s.signalContainer(t, "SIGKILL")
+		return
+	}
 	if s.cmd != nil && s.cmd.Process != nil {
 		_ = s.cmd.Process.Kill()
 		_, _ = s.cmd.Process.Wait()
@@ -108,10 +142,23 @@ func (s *RedisServer) Kill(t testing.TB) {
 	}
 }
 
+func (s *RedisServer) signalContainer(t testing.TB, sig string) {
+	t.Helper()
+	if err := s.c.signal(sig); err != nil {
+		t.Fatalf("testenv: stop redis-server: %v", err)
+	}
+}
+
 // Start restarts a stopped server on the same port and data directory.
 func (s *RedisServer) Start(t testing.TB) {
 	t.Helper()
-	n, err := startLocalRedis(s.port, s.dir)
+	if s.c != nil {
+		if err := s.c.start(); err != nil {
+			t.Fatalf("testenv: restart redis-server: %v", err)
+		}
+		return
+	}
+	n, err := startLocalRedis(s.bin, s.port, s.dir)
 	if err != nil {
 		t.Fatalf("testenv: restart redis-server: %v", err)
 	}
@@ -134,11 +181,16 @@ func (s *RedisServer) kill() {
 	s.cmd = nil
 }
 
-func startLocalRedis(port int, dir string) (*RedisServer, error) {
+func redisServerBin() (string, error) {
 	bin, err := exec.LookPath("redis-server")
 	if err != nil {
-		return nil, errors.New("redis-server not found in PATH")
+		return "", errors.New("redis-server not found in PATH")
 	}
+	return bin, nil
+}
+
+func startLocalRedis(bin string, port int, dir string) (*RedisServer, error) {
+	var err error
 	if dir == "" {
 		if dir, err = os.MkdirTemp("", "shop-testredis-"); err != nil {
 			return nil, err
@@ -156,7 +208,7 @@ func startLocalRedis(port int, dir string) (*RedisServer, error) {
 	if err := cmd.Start(); err != nil {
 		return nil, fmt.Errorf("start redis-server: %w", err)
 	}
-	s := &RedisServer{port: port, dir: dir, cmd: cmd}
+	s := &RedisServer{bin: bin, port: port, dir: dir, cmd: cmd}
 	c := redis.NewClient(&redis.Options{Addr: fmt.Sprintf("127.0.0.1:%d", port)})
 	defer c.Close()
 	err = waitFor(10*time.Second, func() error { return c.Ping(context.Background()).Err() })

@@ -2,9 +2,11 @@
 // databases. It picks, once per test binary: TEST_DATABASE_URL /
 // TEST_REDIS_URL when set (an existing server the tests may create
 // databases on); otherwise the locally installed server binaries
-// (postgresql, redis-server) started on free ports in a temp dir. When none
-// of these is possible the test fails with a message that says how to get
-// one: it never silently skips.
+// (postgresql, redis-server) started on free ports in a temp dir; otherwise
+// (or with TEST_DOCKER=1) containers of the images docker-compose.yml pins,
+// which tools/testdocker starts through dockertest when a Docker engine
+// answers (docker.go). When none of these is possible the test fails with a
+// message that says how to get one: it never silently skips.
 //
 // Directus (directus.go) starts a real Directus per test on such a
 // database, from the install scripts/install-directus.sh makes.
