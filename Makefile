@@ -11,7 +11,7 @@ STATICCHECK_VERSION := v0.8.2
 STATICCHECK := $(TOOLS)/staticcheck-$(STATICCHECK_VERSION)/staticcheck
 FUZZTIME ?= 10s
 
-.PHONY: help dev test lint vulncheck unit fuzz bench bench-smoke bench-run build tools directus n8n jaeger kube-tools dashboards clean-dev storefront-web
+.PHONY: help dev test lint vulncheck unit fuzz bench bench-smoke bench-run build images tools directus n8n jaeger kube-tools dashboards clean-dev storefront-web
 
 help: ## list the targets
 	@grep -hE '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-10s %s\n", $$1, $$2}'
@@ -70,6 +70,9 @@ build: storefront-web ## build the service binaries (storefront with its SPA emb
 	$(GO) build -o bin/catalog-sync ./services/catalog-sync/cmd/catalog-sync
 	$(GO) build -o bin/loadgen ./services/loadgen/cmd/loadgen
 	$(GO) build -o bin/storefront ./services/storefront/cmd/storefront
+
+images: ## build the five container images (docker buildx bake: docker-bake.hcl and the Dockerfile; needs a Docker engine)
+	docker buildx bake
 
 storefront-web: ## build the storefront SPA into services/storefront/web/dist (npm ci when the lock changed; needs Node >= 20.19)
 	@scripts/storefront-web.sh

@@ -74,16 +74,18 @@ mutate "unused .env setting" TestSecretsComeFromEnv "does not use" .env.example 
 UNUSED_THING=1"
 mutate "secret with value" TestSecretsComeFromEnv "gives the required secret" .env.example "REDIS_PASSWORD=" "REDIS_PASSWORD=hunter2"
 mutate "duplicate host port" TestHostPortsUnique "published by both" $C "\${HOST_IP:-127.0.0.1}:3000:3000" "\${HOST_IP:-127.0.0.1}:9090:3000"
-mutate "worker host port" TestHostPortsUnique "order-worker publishes" $C "    build: {context: ., dockerfile: services/order-worker/Dockerfile}
-" "    build: {context: ., dockerfile: services/order-worker/Dockerfile}
+mutate "worker host port" TestHostPortsUnique "order-worker publishes" $C "    build: {context: ., dockerfile: Dockerfile, target: order-worker, args: {SERVICE: order-worker}}
+" "    build: {context: ., dockerfile: Dockerfile, target: order-worker, args: {SERVICE: order-worker}}
     ports: [\"8081:8081\"]
 "
 mutate "container_name" TestHostPortsUnique "container_name" $C "  order-worker:
     <<: *shop-service" "  order-worker:
     container_name: worker
     <<: *shop-service"
-mutate "missing Dockerfile" TestBuildContextsExist "does not exist" $C "dockerfile: services/storefront/Dockerfile" "dockerfile: services/storefront/Dockerfile.nope"
-mutate "build context" TestBuildContextsExist "repository root" $C "build: {context: ., dockerfile: services/order-worker/Dockerfile}" "build: {context: ./services, dockerfile: order-worker/Dockerfile}"
+mutate "missing Dockerfile" TestBuildContextsExist "does not exist" $C "dockerfile: Dockerfile, target: storefront" "dockerfile: Dockerfile.nope, target: storefront"
+mutate "build context" TestBuildContextsExist "repository root" $C "build: {context: ., dockerfile: Dockerfile, target: order-worker" "build: {context: ./services, dockerfile: ../Dockerfile, target: order-worker"
+mutate "unknown target" TestBuildContextsExist "has no target" $C "target: catalog-sync, args: {SERVICE: catalog-sync}" "target: catalog-sinc, args: {SERVICE: catalog-sinc}"
+mutate "SERVICE mismatch" TestBuildContextsExist "must agree" $C "target: storefront, args: {SERVICE: storefront}" "target: storefront, args: {SERVICE: api}"
 mutate "env typo" TestComposeConfigMatchesTheServices "does not read (typo?)" $C "WORKER_NOTIFIER_KIND: log" "WORKER_NOTIFER_KIND: log"
 mutate "env refused" TestComposeConfigMatchesTheServices "refused" $C "API_RATE_LIMIT_LOGIN_PER_IP: \${API_RATE_LIMIT_LOGIN_PER_IP:-30}" "API_RATE_LIMIT_LOGIN_PER_IP: \"0\""
 mutate "undocumented variable" TestComposeConfigMatchesTheServices "WORKER_CONSUMER_CLAIM_IDLE" docs/configuration.md "\`WORKER_CONSUMER_CLAIM_IDLE\`" "\`WORKER_CONSUMER_CLAIM_IDLEX\`"
