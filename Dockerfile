@@ -5,10 +5,12 @@
 # user 65532. docker-bake.hcl lists the images and sets each one's target,
 # SERVICE, PORT and DESCRIPTION:
 #
-#   docker buildx bake                    # all five images
-#   docker buildx bake api storefront     # some
-#   docker buildx bake --print            # what it would build, without building
+#   docker buildx bake -f docker-bake.hcl                  # all five images (make images)
+#   docker buildx bake -f docker-bake.hcl api storefront   # some
+#   docker buildx bake -f docker-bake.hcl --print          # what it would build, without building
 #   docker build --target api --build-arg SERVICE=api --build-arg PORT=8080 .   # without bake
+#
+# (-f: without it, bake also reads docker-compose.yml, which needs a .env.)
 #
 # The context is the repository root: a service builds in its own module with
 # GOWORK=off (its go.mod replaces the platform module with ../platform), so an
@@ -61,7 +63,7 @@ FROM go-src AS src-storefront
 COPY --from=web /src/services/storefront/web/dist/ services/storefront/web/dist/
 # Without SERVICE: stop and say how to build.
 FROM ${GO_IMAGE} AS src-none
-RUN echo "no SERVICE: build with docker buildx bake (docker-bake.hcl), or docker build --target NAME --build-arg SERVICE=NAME" >&2 && exit 1
+RUN echo "no SERVICE: build with docker buildx bake -f docker-bake.hcl, or docker build --target NAME --build-arg SERVICE=NAME" >&2 && exit 1
 
 # The one Go build: a static, stripped binary /out/<SERVICE>, compiled on the
 # build machine for the target platform, and the link /out/service to it.

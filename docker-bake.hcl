@@ -1,12 +1,14 @@
 # The shop's images, all built from the one Dockerfile (Docker Buildx Bake):
 #
-#   docker buildx bake                     # all five, tagged $REGISTRY/<name>:$TAG
-#   docker buildx bake api storefront      # some
-#   docker buildx bake --print             # the resolved build options, without building
-#   TAG=1.4.0 VERSION=1.4.0 REVISION=$(git rev-parse HEAD) docker buildx bake --push
-#   docker buildx bake --set '*.platform=linux/amd64,linux/arm64' --push   # multi-platform
+#   docker buildx bake -f docker-bake.hcl                  # all five, tagged $REGISTRY/<name>:$TAG
+#   docker buildx bake -f docker-bake.hcl api storefront   # some
+#   docker buildx bake -f docker-bake.hcl --print          # the resolved options, without building
+#   TAG=1.4.0 VERSION=1.4.0 REVISION=$(git rev-parse HEAD) docker buildx bake -f docker-bake.hcl --push
+#   docker buildx bake -f docker-bake.hcl --set '*.platform=linux/arm64'   # another platform
 #
-# Variables are overridden by environment variables of the same name.
+# -f: without it bake also reads docker-compose.yml, whose required
+# variables (the secrets in .env) stop it. Variables below are overridden by
+# environment variables of the same name.
 # charts/test reads this file (TestImages): keep to the attributes it knows.
 
 variable "REGISTRY" {

@@ -1,10 +1,16 @@
 package charttest
 
 import (
+	"encoding/json"
 	"fmt"
 	"maps"
+	"os"
+	"os/exec"
+	"path/filepath"
 	"slices"
 	"sort"
+	"strings"
+	"testing"
 
 	"github.com/hashicorp/hcl/v2"
 	"github.com/hashicorp/hcl/v2/hclsyntax"
@@ -202,4 +208,59 @@ func (bk *bake) resolve(name string) ([]string, error) {
 	out := slices.Collect(maps.Keys(seen))
 	sort.Strings(out)
 	return out, nil
+}
+
+// The bake file reads the same with Buildx itself, where it is installed
+// (`docker buildx`, or BUILDX=/path/to/buildx): `bake --print` needs no
+// Docker engine. TestImages does not depend on it: it reads the file itself.
+func TestBakeFileAsBuildxReadsIt(t *testing.T) {
+	root := repoRoot(t)
+	cmd := []string{"docker", "buildx"}
+	if b := os.Getenv("BUILDX"); b != "" {
+		cmd = []string{b}
+	}
+	if err := exec.Command(cmd[0], append(cmd[1:], "version")...).Run(); err != nil {
+		t.Skipf("no Buildx here (%s version: %v); set BUILDX to a buildx binary to compare its reading of docker-bake.hcl with this test's", strings.Join(cmd, " "), err)
+	}
+	c := exec.Command(cmd[0], append(cmd[1:], "bake", "-f", "docker-bake.hcl", "--print")...)
+	c.Dir = root
+	// Hermetic: no REGISTRY, TAG, VERSION or REVISION from the caller.
+	c.Env = []string{"PATH=" + os.Getenv("PATH"), "HOME=" + t.TempDir(), "BUILDX_NO_DEFAULT_ATTESTATIONS=1"}
+	out, err := c.Output()
+	if err != nil {
+		t.Fatalf("buildx bake --print: %v", err)
+	}
+	var printed struct {
+		Group  map[string]struct{ Targets []string }
+		Target map[string]struct {
+			Context, Dockerfile, Target string
+			Args                        map[string]string
+			Tags                        []string
+		}
+	}
+	if err := json.Unmarshal(out, &printed); err != nil {
+		t.Fatalf("buildx bake --print: %v\n%s", err, out)
+	}
+	b, err := os.ReadFile(filepath.Join(root, "docker-bake.hcl"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	bk, err := parseBake(b, "docker-bake.hcl")
+	if err != nil {
+		t.Fatal(err)
+	}
+	ours, err := bk.resolve("default")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if theirs := slices.Sorted(maps.Keys(printed.Target)); !slices.Equal(ours, theirs) {
+		t.Errorf("targets: buildx %v, this test %v", theirs, ours)
+	}
+	for name, p := range printed.Target {
+		o := bk.targets[name]
+		if p.Context != o.context || p.Dockerfile != o.dockerfile || p.Target != o.target ||
+			!maps.Equal(p.Args, o.args) || !slices.Equal(p.Tags, o.tags) {
+			t.Errorf("%s: buildx reads %+v, this test %+v", name, p, o)
+		}
+	}
 }
