@@ -312,7 +312,7 @@ func TestHostPortsUnique(t *testing.T) {
 		t.Errorf("order-worker publishes %v: `--scale order-worker=3` would fail on the second replica", w.Ports)
 	}
 	if len(owner) < 10 {
-		t.Errorf("only %d published ports; the README's URLs need them", len(owner))
+		t.Errorf("only %d published ports; docs/compose.md's URLs need them", len(owner))
 	}
 }
 
@@ -376,7 +376,7 @@ func TestInternalURLsResolve(t *testing.T) {
 				}
 				switch host {
 				case "localhost":
-					continue // a browser-facing URL (public URLs); checked against published ports in the README test
+					continue // a browser-facing URL (public URLs); checked against published ports in TestComposeDocs
 				case "127.0.0.1":
 					host = name // a healthcheck inside the container itself
 				}

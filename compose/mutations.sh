@@ -4,7 +4,7 @@
 # stands for cannot fail. Works on a copy of the checkout in a temp dir
 # (~7 min on 2 cores; the first run builds the services once more).
 #   compose/mutations.sh                 all of them
-#   ONLY='appsmith|README' compose/mutations.sh
+#   ONLY='appsmith|docs' compose/mutations.sh
 set -uo pipefail
 export GOTOOLCHAIN=${GOTOOLCHAIN:-go1.26.11}
 src=$(cd "$(dirname "$0")/.." && pwd)
@@ -124,10 +124,10 @@ mutate "appsmith query param" TestAppsmithExportCallsTheAPI "query parameter" co
 mutate "appsmith URL" TestAppsmithExportCallsTheAPI "not a compose service" compose/appsmith/shop-admin.json "\"url\": \"http://api:8080\"" "\"url\": \"http://api:9999\""
 mutate "appsmith run missing" TestAppsmithExportCallsTheAPI "there is no action" compose/appsmith/shop-admin.json "{{ListOrders.run()}}" "{{ListOrderz.run()}}"
 mutate "appsmith CORS" TestAPIAllowsAppsmithOrigin "does not allow Appsmith" $C ",\${APPSMITH_PUBLIC_URL:-http://localhost:8000}" ""
-mutate "README unknown service" TestREADMEComposeSection "does not have" README.md "| \`redis\` |" "| \`valkey\` |"
-mutate "README wrong port" TestREADMEComposeSection "publishes no port" README.md "| \`grafana\` | <http://localhost:3000>" "| \`grafana\` | <http://localhost:3001>"
-mutate "README missing service" TestREADMEComposeSection "does not list service jaeger" README.md "| \`jaeger\` |" "| jaeger |"
-mutate "README command" TestREADMEComposeSection "--scale order-worker=3" README.md "--scale order-worker=3" "--scale order-worker=2"
+mutate "docs unknown service" TestComposeDocs "does not have" docs/compose.md "| \`redis\` |" "| \`valkey\` |"
+mutate "docs wrong port" TestComposeDocs "publishes no port" docs/compose.md "| \`grafana\` | <http://localhost:3000>" "| \`grafana\` | <http://localhost:3001>"
+mutate "docs missing service" TestComposeDocs "does not list service jaeger" docs/compose.md "| \`jaeger\` |" "| jaeger |"
+mutate "docs command" TestComposeDocs "--scale order-worker=3" docs/compose.md "--scale order-worker=3" "--scale order-worker=2"
 mutate "Makefile target" TestMakefileTargets "compose-logs" Makefile "compose-logs: ## follow" "compose-logs: # follow"
 echo "mutations caught: $pass, missed: $fail"
 ((fail == 0))
