@@ -128,6 +128,12 @@ mutate "docs unknown service" TestComposeDocs "does not have" docs/compose.md "|
 mutate "docs wrong port" TestComposeDocs "publishes no port" docs/compose.md "| \`grafana\` | <http://localhost:3000>" "| \`grafana\` | <http://localhost:3001>"
 mutate "docs missing service" TestComposeDocs "does not list service jaeger" docs/compose.md "| \`jaeger\` |" "| jaeger |"
 mutate "docs command" TestComposeDocs "--scale order-worker=3" docs/compose.md "--scale order-worker=3" "--scale order-worker=2"
+mutate "docs dead link" TestDocLinksResolve "does not exist" services/api/README.md "(openapi/openapi.yaml)" "(openapi/openapi.yml)"
+mutate "docs dead anchor" TestDocLinksResolve "has no heading" services/order-worker/README.md "README.md#where-things-happen" "README.md#where-things-go"
+mutate "docs line anchor" TestDocLinksResolve "line number" services/api/README.md "(openapi/openapi.yaml)" "(openapi/openapi.yaml#L12)"
+mutate "README orphan page" TestREADMEIsTheMap "does not link docs/performance.md" README.md "- [docs/performance.md](docs/performance.md)" "- performance"
+mutate "where: moved function" TestWhereThingsHappen "Consumer.claimsLoop is not declared" README.md "\`Consumer.claimLoop\`" "\`Consumer.claimsLoop\`"
+mutate "where: wrong receiver" TestWhereThingsHappen "not a method of Batcher" README.md "\`Processor.decide\`" "\`Batcher.decide\`"
 mutate "Makefile target" TestMakefileTargets "compose-logs" Makefile "compose-logs: ## follow" "compose-logs: # follow"
 echo "mutations caught: $pass, missed: $fail"
 ((fail == 0))
