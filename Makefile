@@ -11,7 +11,7 @@ STATICCHECK_VERSION := v0.8.2
 STATICCHECK := $(TOOLS)/staticcheck-$(STATICCHECK_VERSION)/staticcheck
 FUZZTIME ?= 10s
 
-.PHONY: help dev test system-packages lint vulncheck unit fuzz bench bench-smoke bench-run build tools directus n8n jaeger kube-tools dashboards clean-dev storefront-web
+.PHONY: help dev test system-packages lint vulncheck unit fuzz bench bench-smoke bench-run build images tools directus n8n jaeger kube-tools dashboards clean-dev storefront-web
 
 help: ## list the targets
 	@grep -hE '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-10s %s\n", $$1, $$2}'
@@ -77,6 +77,9 @@ build: storefront-web ## build the service binaries (storefront with its SPA emb
 	$(GO) build -o bin/loadgen ./services/loadgen/cmd/loadgen
 	$(GO) build -o bin/storefront ./services/storefront/cmd/storefront
 
+images: ## build the five container images (docker buildx bake -f docker-bake.hcl; needs a Docker engine)
+	docker buildx bake -f docker-bake.hcl
+
 storefront-web: ## build the storefront SPA into services/storefront/web/dist (npm ci when the lock changed; needs Node >= 20.19)
 	@scripts/storefront-web.sh
 
@@ -121,7 +124,7 @@ $(STATICCHECK):
 clean-dev: ## delete the local dev state (.dev/: database, Redis data, keys)
 	rm -rf .dev bin
 
-# docker compose fallback (docker-compose.yml; README "docker compose").
+# docker compose fallback (docker-compose.yml; docs/compose.md).
 # Windows: run the same `docker compose` commands in PowerShell, or make in WSL.
 COMPOSE ?= docker compose
 .PHONY: compose-env compose-up compose-down compose-logs
@@ -133,7 +136,7 @@ compose-up: ## build and start the docker-compose stack (COMPOSE_PROFILES in .en
 	@test -f .env || { echo "no .env: cp .env.example .env and set its secrets, or run: make compose-env"; exit 1; }
 	$(COMPOSE) up -d --build --remove-orphans
 	@$(COMPOSE) ps
-	@echo; echo "shop http://localhost:8088 · api http://localhost:8080 · Directus http://localhost:8055 · Grafana http://localhost:3000 · Prometheus http://localhost:9090 · Jaeger http://localhost:16686 · n8n http://localhost:5678 · Appsmith http://localhost:8000 (optional parts only with their profile); logins: README, section docker compose"
+	@echo; echo "shop http://localhost:8088 · api http://localhost:8080 · Directus http://localhost:8055 · Grafana http://localhost:3000 · Prometheus http://localhost:9090 · Jaeger http://localhost:16686 · n8n http://localhost:5678 · Appsmith http://localhost:8000 (optional parts only with their profile); logins: docs/compose.md"
 
 compose-down: ## stop the docker-compose stack, every profile (V=1 also deletes its volumes: database, Redis, keys)
 	$(COMPOSE) --profile '*' down --remove-orphans $(if $(V),--volumes)

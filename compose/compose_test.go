@@ -245,7 +245,9 @@ func chartImage(t *testing.T, svc string) string {
 	return v.Image.Repository
 }
 
-// Build contexts and Dockerfiles exist (the loader does not check).
+// Each image builds from the repository root with the one Dockerfile: a
+// target that exists, named after a service, with SERVICE set to the same
+// name (the loader checks none of this).
 func TestBuildContextsExist(t *testing.T) {
 	p := full(t)
 	for _, s := range ourServices(p) {
@@ -255,11 +257,22 @@ func TestBuildContextsExist(t *testing.T) {
 			continue
 		}
 		if filepath.Clean(ctx) != mustAbs(t, root) {
-			t.Errorf("%s: build context %s; the Dockerfiles copy services/platform too, so the context is the repository root", s.Name, ctx)
+			t.Errorf("%s: build context %s; the Dockerfile copies services/platform too, so the context is the repository root", s.Name, ctx)
 		}
-		df := filepath.Join(ctx, s.Build.Dockerfile)
-		if _, err := os.Stat(df); err != nil {
+		df, err := os.ReadFile(filepath.Join(ctx, s.Build.Dockerfile))
+		if err != nil {
 			t.Errorf("%s: Dockerfile %s does not exist", s.Name, s.Build.Dockerfile)
+			continue
+		}
+		target := s.Build.Target
+		if !regexp.MustCompile(`(?mi)^FROM \S+ AS ` + regexp.QuoteMeta(target) + `$`).Match(df) {
+			t.Errorf("%s: %s has no target %q", s.Name, s.Build.Dockerfile, target)
+		}
+		if _, err := os.Stat(filepath.Join(root, "services", target, "cmd", target)); err != nil {
+			t.Errorf("%s: target %q is not a service with a command services/%s/cmd/%s", s.Name, target, target, target)
+		}
+		if arg := s.Build.Args["SERVICE"]; arg == nil || *arg != target {
+			t.Errorf("%s: builds target %q with SERVICE=%v; the Dockerfile compiles services/<SERVICE>, so they must agree", s.Name, target, s.Build.Args["SERVICE"])
 		}
 	}
 }
@@ -299,7 +312,7 @@ func TestHostPortsUnique(t *testing.T) {
 		t.Errorf("order-worker publishes %v: `--scale order-worker=3` would fail on the second replica", w.Ports)
 	}
 	if len(owner) < 10 {
-		t.Errorf("only %d published ports; the README's URLs need them", len(owner))
+		t.Errorf("only %d published ports; docs/compose.md's URLs need them", len(owner))
 	}
 }
 
@@ -363,7 +376,7 @@ func TestInternalURLsResolve(t *testing.T) {
 				}
 				switch host {
 				case "localhost":
-					continue // a browser-facing URL (public URLs); checked against published ports in the README test
+					continue // a browser-facing URL (public URLs); checked against published ports in TestComposeDocs
 				case "127.0.0.1":
 					host = name // a healthcheck inside the container itself
 				}

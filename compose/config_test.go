@@ -168,16 +168,14 @@ func walkLeaves(v any, path, env string, out map[string]string) {
 	}
 }
 
-// svcOf is the services/<svc> a compose service is built from ("" if none).
+// svcOf is the services/<svc> a compose service is built from: the target
+// of the one Dockerfile, which SERVICE names too ("" if none;
+// TestBuildContextsExist checks that the two agree).
 func svcOf(s types.ServiceConfig) string {
-	if s.Build == nil {
+	if s.Build == nil || s.Build.Dockerfile != "Dockerfile" {
 		return ""
 	}
-	parts := strings.Split(filepath.ToSlash(s.Build.Dockerfile), "/")
-	if len(parts) == 3 && parts[0] == "services" && parts[2] == "Dockerfile" {
-		return parts[1]
-	}
-	return ""
+	return s.Build.Target
 }
 
 func envOf(s types.ServiceConfig) map[string]string {
@@ -221,7 +219,7 @@ func TestComposeConfigMatchesTheServices(t *testing.T) {
 		c, ok := configOf(t, svc)
 		if !ok {
 			if svc == "" {
-				t.Errorf("compose service %s builds from %s, not services/<svc>/Dockerfile", s.Name, s.Build.Dockerfile)
+				t.Errorf("compose service %s builds %s target %q, not a service's target of the Dockerfile", s.Name, s.Build.Dockerfile, s.Build.Target)
 			}
 			continue
 		}

@@ -25,7 +25,7 @@ func envExample(t *testing.T) (keys []string, values map[string]string) {
 	t.Helper()
 	f, err := os.Open(filepath.Join(root, ".env.example"))
 	if err != nil {
-		t.Fatalf(".env.example: %v (the README tells users to copy it)", err)
+		t.Fatalf(".env.example: %v (docs/compose.md tells users to copy it)", err)
 	}
 	defer f.Close()
 	values = map[string]string{}

@@ -4,7 +4,7 @@
 # stands for cannot fail. Works on a copy of the checkout in a temp dir
 # (~7 min on 2 cores; the first run builds the services once more).
 #   compose/mutations.sh                 all of them
-#   ONLY='appsmith|README' compose/mutations.sh
+#   ONLY='appsmith|docs' compose/mutations.sh
 set -uo pipefail
 export GOTOOLCHAIN=${GOTOOLCHAIN:-go1.26.11}
 src=$(cd "$(dirname "$0")/.." && pwd)
@@ -74,16 +74,18 @@ mutate "unused .env setting" TestSecretsComeFromEnv "does not use" .env.example 
 UNUSED_THING=1"
 mutate "secret with value" TestSecretsComeFromEnv "gives the required secret" .env.example "REDIS_PASSWORD=" "REDIS_PASSWORD=hunter2"
 mutate "duplicate host port" TestHostPortsUnique "published by both" $C "\${HOST_IP:-127.0.0.1}:3000:3000" "\${HOST_IP:-127.0.0.1}:9090:3000"
-mutate "worker host port" TestHostPortsUnique "order-worker publishes" $C "    build: {context: ., dockerfile: services/order-worker/Dockerfile}
-" "    build: {context: ., dockerfile: services/order-worker/Dockerfile}
+mutate "worker host port" TestHostPortsUnique "order-worker publishes" $C "    build: {context: ., dockerfile: Dockerfile, target: order-worker, args: {SERVICE: order-worker}}
+" "    build: {context: ., dockerfile: Dockerfile, target: order-worker, args: {SERVICE: order-worker}}
     ports: [\"8081:8081\"]
 "
 mutate "container_name" TestHostPortsUnique "container_name" $C "  order-worker:
     <<: *shop-service" "  order-worker:
     container_name: worker
     <<: *shop-service"
-mutate "missing Dockerfile" TestBuildContextsExist "does not exist" $C "dockerfile: services/storefront/Dockerfile" "dockerfile: services/storefront/Dockerfile.nope"
-mutate "build context" TestBuildContextsExist "repository root" $C "build: {context: ., dockerfile: services/order-worker/Dockerfile}" "build: {context: ./services, dockerfile: order-worker/Dockerfile}"
+mutate "missing Dockerfile" TestBuildContextsExist "does not exist" $C "dockerfile: Dockerfile, target: storefront" "dockerfile: Dockerfile.nope, target: storefront"
+mutate "build context" TestBuildContextsExist "repository root" $C "build: {context: ., dockerfile: Dockerfile, target: order-worker" "build: {context: ./services, dockerfile: ../Dockerfile, target: order-worker"
+mutate "unknown target" TestBuildContextsExist "has no target" $C "target: catalog-sync, args: {SERVICE: catalog-sync}" "target: catalog-sinc, args: {SERVICE: catalog-sinc}"
+mutate "SERVICE mismatch" TestBuildContextsExist "must agree" $C "target: storefront, args: {SERVICE: storefront}" "target: storefront, args: {SERVICE: api}"
 mutate "env typo" TestComposeConfigMatchesTheServices "does not read (typo?)" $C "WORKER_NOTIFIER_KIND: log" "WORKER_NOTIFER_KIND: log"
 mutate "env refused" TestComposeConfigMatchesTheServices "refused" $C "API_RATE_LIMIT_LOGIN_PER_IP: \${API_RATE_LIMIT_LOGIN_PER_IP:-30}" "API_RATE_LIMIT_LOGIN_PER_IP: \"0\""
 mutate "undocumented variable" TestComposeConfigMatchesTheServices "WORKER_CONSUMER_CLAIM_IDLE" docs/configuration.md "\`WORKER_CONSUMER_CLAIM_IDLE\`" "\`WORKER_CONSUMER_CLAIM_IDLEX\`"
@@ -122,10 +124,16 @@ mutate "appsmith query param" TestAppsmithExportCallsTheAPI "query parameter" co
 mutate "appsmith URL" TestAppsmithExportCallsTheAPI "not a compose service" compose/appsmith/shop-admin.json "\"url\": \"http://api:8080\"" "\"url\": \"http://api:9999\""
 mutate "appsmith run missing" TestAppsmithExportCallsTheAPI "there is no action" compose/appsmith/shop-admin.json "{{ListOrders.run()}}" "{{ListOrderz.run()}}"
 mutate "appsmith CORS" TestAPIAllowsAppsmithOrigin "does not allow Appsmith" $C ",\${APPSMITH_PUBLIC_URL:-http://localhost:8000}" ""
-mutate "README unknown service" TestREADMEComposeSection "does not have" README.md "| \`redis\` |" "| \`valkey\` |"
-mutate "README wrong port" TestREADMEComposeSection "publishes no port" README.md "| \`grafana\` | <http://localhost:3000>" "| \`grafana\` | <http://localhost:3001>"
-mutate "README missing service" TestREADMEComposeSection "does not list service jaeger" README.md "| \`jaeger\` |" "| jaeger |"
-mutate "README command" TestREADMEComposeSection "--scale order-worker=3" README.md "--scale order-worker=3" "--scale order-worker=2"
+mutate "docs unknown service" TestComposeDocs "does not have" docs/compose.md "| \`redis\` |" "| \`valkey\` |"
+mutate "docs wrong port" TestComposeDocs "publishes no port" docs/compose.md "| \`grafana\` | <http://localhost:3000>" "| \`grafana\` | <http://localhost:3001>"
+mutate "docs missing service" TestComposeDocs "does not list service jaeger" docs/compose.md "| \`jaeger\` |" "| jaeger |"
+mutate "docs command" TestComposeDocs "--scale order-worker=3" docs/compose.md "--scale order-worker=3" "--scale order-worker=2"
+mutate "docs dead link" TestDocLinksResolve "does not exist" services/api/README.md "(openapi/openapi.yaml)" "(openapi/openapi.yml)"
+mutate "docs dead anchor" TestDocLinksResolve "has no heading" services/order-worker/README.md "README.md#where-things-happen" "README.md#where-things-go"
+mutate "docs line anchor" TestDocLinksResolve "line number" services/api/README.md "(openapi/openapi.yaml)" "(openapi/openapi.yaml#L12)"
+mutate "README orphan page" TestREADMEIsTheMap "does not link docs/performance.md" README.md "- [docs/performance.md](docs/performance.md)" "- performance"
+mutate "where: moved function" TestWhereThingsHappen "Consumer.claimsLoop is not declared" README.md "\`Consumer.claimLoop\`" "\`Consumer.claimsLoop\`"
+mutate "where: wrong receiver" TestWhereThingsHappen "not a method of Batcher" README.md "\`Processor.decide\`" "\`Batcher.decide\`"
 mutate "Makefile target" TestMakefileTargets "compose-logs" Makefile "compose-logs: ## follow" "compose-logs: # follow"
 echo "mutations caught: $pass, missed: $fail"
 ((fail == 0))

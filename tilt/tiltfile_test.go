@@ -121,11 +121,7 @@ func TestTiltfile(t *testing.T) {
 				checkDevImages(t, res)
 			}
 			if slices.Contains(v.args, "--prod-images") {
-				for _, c := range res.ByFn("docker_build") {
-					if len(tiltfile.List(c.Args["live_update"])) > 0 || !strings.HasPrefix(tiltfile.Str(c.Args["dockerfile"]), "services/") {
-						t.Errorf("--prod-images: %s is not a plain build of services/<svc>/Dockerfile", tiltfile.Str(c.Args["ref"]))
-					}
-				}
+				checkProdImages(t, res)
 			}
 		})
 	}
@@ -158,14 +154,7 @@ func checkDevImages(t *testing.T, res *tiltfile.Result) {
 		if tiltfile.Str(c.Args["dockerfile"]) != "tilt/Dockerfile.dev" {
 			t.Errorf("%s: dockerfile %q, want tilt/Dockerfile.dev", ref, tiltfile.Str(c.Args["dockerfile"]))
 		}
-		var svcArg string
-		if d, ok := c.Args["build_args"].(interface {
-			Get(starlark.Value) (starlark.Value, bool, error)
-		}); ok {
-			v, _, _ := d.Get(starlark.String("SERVICE"))
-			svcArg = tiltfile.Str(v)
-		}
-		if svcArg != svc {
+		if svcArg := buildArg(c, "SERVICE"); svcArg != svc {
 			t.Errorf("%s: build arg SERVICE=%q, want %q", ref, svcArg, svc)
 		}
 		var targets []string
@@ -178,6 +167,43 @@ func checkDevImages(t *testing.T, res *tiltfile.Result) {
 			t.Errorf("%s: live update syncs to %v, want [%s] (what devrunner watches)", ref, targets, want)
 		}
 	}
+}
+
+// checkProdImages: with --prod-images each image is a plain build (no live
+// update) of the release Dockerfile's target for its service, with SERVICE
+// set to the same name, as docker-bake.hcl builds it.
+func checkProdImages(t *testing.T, res *tiltfile.Result) {
+	t.Helper()
+	df, err := os.ReadFile(filepath.Join(root, "Dockerfile"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, c := range res.ByFn("docker_build") {
+		ref := tiltfile.Str(c.Args["ref"])
+		svc := strings.TrimPrefix(ref, "goshop/")
+		if len(tiltfile.List(c.Args["live_update"])) > 0 || tiltfile.Str(c.Args["dockerfile"]) != "Dockerfile" || tiltfile.Str(c.Args["context"]) != "." {
+			t.Errorf("--prod-images: %s is not a plain build of the release Dockerfile from the repository root", ref)
+		}
+		target := tiltfile.Str(c.Args["target"])
+		if target != svc || buildArg(c, "SERVICE") != svc {
+			t.Errorf("--prod-images: %s builds target %q with SERVICE=%q, want %q for both", ref, target, buildArg(c, "SERVICE"), svc)
+		}
+		if !regexp.MustCompile(`(?mi)^FROM \S+ AS ` + regexp.QuoteMeta(target) + `$`).Match(df) {
+			t.Errorf("--prod-images: %s: the Dockerfile has no target %q", ref, target)
+		}
+	}
+}
+
+// buildArg is a build argument of a docker_build call ("" when not set).
+func buildArg(c tiltfile.Call, name string) string {
+	d, ok := c.Args["build_args"].(interface {
+		Get(starlark.Value) (starlark.Value, bool, error)
+	})
+	if !ok {
+		return ""
+	}
+	v, _, _ := d.Get(starlark.String(name))
+	return tiltfile.Str(v)
 }
 
 // checkSettings: no update check, only the kind cluster.

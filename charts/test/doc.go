@@ -2,6 +2,7 @@
 // without a cluster: every chart is rendered with each of its ci/*.yaml
 // values files through the Helm library in strict mode, every object is
 // decoded strictly into its Kubernetes, prometheus-operator or KEDA Go type,
-// and the properties operators rely on are asserted; the Dockerfiles are
-// checked against the repository they build.
+// and the properties operators rely on are asserted; the images that
+// docker-bake.hcl lists are checked, target by target, against the
+// Dockerfile and the repository they build.
 package charttest

@@ -2,17 +2,11 @@ package charttest
 
 import (
 	"bufio"
-	"os"
+	"fmt"
+	"maps"
 	"path"
-	"path/filepath"
 	"regexp"
-	"slices"
-	"strconv"
 	"strings"
-	"testing"
-
-	"golang.org/x/mod/modfile"
-	"golang.org/x/mod/semver"
 )
 
 // instruction is one Dockerfile instruction with its line continuations joined.
@@ -22,19 +16,28 @@ type instruction struct {
 	args string
 }
 
+// stage is one FROM ... section: base is the FROM argument as written
+// (before build arguments are expanded), name the AS name.
+type stage struct {
+	index, line int // line: of the FROM
+	name, base  string
+	ins         []instruction
+}
+
+// dockerfile is a parsed Dockerfile: the ARGs before the first FROM, then
+// the stages.
+type dockerfile struct {
+	globals []instruction
+	stages  []stage
+}
+
 // parseDockerfile reads the instructions of a Dockerfile: comments and
 // blank lines dropped, lines ending in a backslash joined with the next.
-func parseDockerfile(t *testing.T, file string) []instruction {
-	t.Helper()
-	f, err := os.Open(file)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer f.Close()
-	var out []instruction
+func parseDockerfile(text string) (dockerfile, error) {
+	var df dockerfile
 	var cur strings.Builder
 	start, n := 0, 0
-	sc := bufio.NewScanner(f)
+	sc := bufio.NewScanner(strings.NewReader(text))
 	for sc.Scan() {
 		n++
 		line := strings.TrimSpace(sc.Text())
@@ -50,36 +53,9 @@ func parseDockerfile(t *testing.T, file string) []instruction {
 		}
 		cur.WriteString(line)
 		cmd, args, _ := strings.Cut(cur.String(), " ")
-		out = append(out, instruction{line: start, cmd: strings.ToUpper(cmd), args: strings.TrimSpace(args)})
+		in := instruction{line: start, cmd: strings.ToUpper(cmd), args: strings.TrimSpace(args)}
 		cur.Reset()
-	}
-	if err := sc.Err(); err != nil {
-		t.Fatal(err)
-	}
-	if cur.Len() > 0 {
-		t.Fatalf("%s: ends inside a continued line", file)
-	}
-	return out
-}
-
-// stage is one FROM ... section.
-type stage struct {
-	name, image string
-	ins         []instruction
-}
-
-var argRef = regexp.MustCompile(`\$\{?([A-Za-z_][A-Za-z0-9_]*)\}?`)
-
-// stages splits the instructions at each FROM, resolving the image through
-// the global ARG defaults (ARG before the first FROM).
-func stages(ins []instruction) []stage {
-	globals := map[string]string{}
-	var out []stage
-	for _, in := range ins {
 		switch {
-		case in.cmd == "ARG" && len(out) == 0:
-			k, v, _ := strings.Cut(in.args, "=")
-			globals[k] = v
 		case in.cmd == "FROM":
 			var fields []string
 			for _, f := range strings.Fields(in.args) {
@@ -87,34 +63,195 @@ func stages(ins []instruction) []stage {
 					fields = append(fields, f)
 				}
 			}
-			st := stage{image: argRef.ReplaceAllStringFunc(fields[0], func(m string) string {
-				return globals[argRef.FindStringSubmatch(m)[1]]
-			})}
-			if len(fields) == 3 && strings.EqualFold(fields[1], "AS") {
-				st.name = fields[2]
+			if len(fields) == 0 {
+				return df, fmt.Errorf("line %d: FROM without an image", in.line)
 			}
-			out = append(out, st)
-		case len(out) > 0:
-			out[len(out)-1].ins = append(out[len(out)-1].ins, in)
+			st := stage{index: len(df.stages), line: in.line, base: fields[0]}
+			if len(fields) == 3 && strings.EqualFold(fields[1], "AS") {
+				st.name = strings.ToLower(fields[2])
+			}
+			df.stages = append(df.stages, st)
+		case len(df.stages) == 0:
+			if in.cmd != "ARG" {
+				return df, fmt.Errorf("line %d: %s before the first FROM", in.line, in.cmd)
+			}
+			df.globals = append(df.globals, in)
+		default:
+			df.stages[len(df.stages)-1].ins = append(df.stages[len(df.stages)-1].ins, in)
 		}
+	}
+	if err := sc.Err(); err != nil {
+		return df, err
+	}
+	if cur.Len() > 0 {
+		return df, fmt.Errorf("ends inside a continued line")
+	}
+	return df, nil
+}
+
+func (df dockerfile) stage(name string) (stage, bool) {
+	for _, st := range df.stages {
+		if st.name != "" && st.name == strings.ToLower(name) {
+			return st, true
+		}
+	}
+	return stage{}, false
+}
+
+var argRef = regexp.MustCompile(`\$\{?([A-Za-z_][A-Za-z0-9_]*)\}?`)
+
+// expand replaces the references to known variables; unknown ones (set by
+// the builder, such as TARGETARCH, or by the shell) stay as written.
+func expand(s string, vars map[string]string) string {
+	return argRef.ReplaceAllStringFunc(s, func(m string) string {
+		if v, ok := vars[argRef.FindStringSubmatch(m)[1]]; ok {
+			return v
+		}
+		return m
+	})
+}
+
+// build is one build of the Dockerfile: a target with build arguments,
+// resolved the way BuildKit does it for what these checks need.
+type build struct {
+	df      dockerfile
+	args    map[string]string // --build-arg
+	globals map[string]string // global ARGs: build argument, else default
+}
+
+func newBuild(df dockerfile, args map[string]string) *build {
+	b := &build{df: df, args: args, globals: map[string]string{}}
+	for _, in := range df.globals {
+		k, def, hasDef := strings.Cut(in.args, "=")
+		if v, ok := args[k]; ok {
+			b.globals[k] = v
+		} else if hasDef {
+			b.globals[k] = expand(strings.Trim(def, `"`), b.globals)
+		}
+	}
+	return b
+}
+
+// image is the FROM of a stage with the global ARGs expanded.
+func (b *build) image(st stage) string { return expand(st.base, b.globals) }
+
+// parent is the stage a stage starts from, if it starts from a stage (and
+// not from an image): a FROM names an earlier stage.
+func (b *build) parent(st stage) (stage, bool) {
+	p, ok := b.df.stage(b.image(st))
+	if !ok || p.index >= st.index {
+		return stage{}, false
+	}
+	return p, true
+}
+
+// chain is the stages an image is made of, from the one that starts from
+// an image to st itself, and that image.
+func (b *build) chain(st stage) ([]stage, string) {
+	out := []stage{st}
+	for {
+		p, ok := b.parent(out[0])
+		if !ok {
+			return out, b.image(out[0])
+		}
+		out = append([]stage{p}, out...)
+	}
+}
+
+// scope is what an instruction of the stage sees: the stage's ARGs (build
+// argument, else default, else the global of the same name) and the ENVs up
+// to that instruction, with the ENVs of the stages it starts from; and the
+// ENVs alone (what a later stage inherits).
+func (b *build) scope(st stage, upto int) (vars, env map[string]string) {
+	vars, env = map[string]string{}, map[string]string{}
+	if p, ok := b.parent(st); ok {
+		_, inherited := b.scope(p, len(p.ins))
+		maps.Copy(env, inherited)
+		maps.Copy(vars, inherited)
+	}
+	for _, in := range st.ins[:upto] {
+		switch in.cmd {
+		case "ARG":
+			k, def, hasDef := strings.Cut(in.args, "=")
+			if v, ok := b.args[k]; ok {
+				vars[k] = v
+			} else if hasDef {
+				vars[k] = expand(strings.Trim(def, `"`), vars)
+			} else if v, ok := b.globals[k]; ok {
+				vars[k] = v
+			}
+		case "ENV":
+			for _, kv := range strings.Fields(in.args) {
+				if k, v, ok := strings.Cut(kv, "="); ok {
+					vars[k] = expand(v, vars)
+					env[k] = vars[k]
+				}
+			}
+		}
+	}
+	return vars, env
+}
+
+// expanded returns the stage's instructions with the variables they see expanded.
+func (b *build) expanded(st stage) []instruction {
+	out := make([]instruction, len(st.ins))
+	for i, in := range st.ins {
+		vars, _ := b.scope(st, i)
+		in.args = expand(in.args, vars)
+		out[i] = in
 	}
 	return out
 }
 
-// dockerignore reads the root .dockerignore as ordered (pattern, exclude) rules.
+// copyFrom is the --from of a COPY ("" for the build context) and its
+// other arguments.
+func copyFrom(in instruction) (from string, args []string) {
+	for _, f := range strings.Fields(in.args) {
+		if v, ok := strings.CutPrefix(f, "--from="); ok {
+			from = v
+		} else if !strings.HasPrefix(f, "--") {
+			args = append(args, f)
+		}
+	}
+	return from, args
+}
+
+// used is every stage the build of st runs: its chain and, recursively,
+// the chains of the stages its COPY --from instructions name.
+func (b *build) used(st stage) []stage {
+	seen := map[int]bool{}
+	var out []stage
+	var visit func(stage)
+	visit = func(s stage) {
+		chain, _ := b.chain(s)
+		for _, c := range chain {
+			if seen[c.index] {
+				continue
+			}
+			seen[c.index] = true
+			out = append(out, c)
+			for _, in := range c.ins {
+				if from, _ := copyFrom(in); in.cmd == "COPY" && from != "" {
+					if src, ok := b.df.stage(from); ok {
+						visit(src)
+					}
+				}
+			}
+		}
+	}
+	visit(st)
+	return out
+}
+
+// ignoreRule is one line of .dockerignore.
 type ignoreRule struct {
 	pattern string
 	exclude bool
 }
 
-func readDockerignore(t *testing.T, root string) []ignoreRule {
-	t.Helper()
-	b, err := os.ReadFile(filepath.Join(root, ".dockerignore"))
-	if err != nil {
-		t.Fatalf("no .dockerignore at the repository root: %v", err)
-	}
+func parseDockerignore(text string) []ignoreRule {
 	var rules []ignoreRule
-	for line := range strings.SplitSeq(string(b), "\n") {
+	for line := range strings.SplitSeq(text, "\n") {
 		line = strings.TrimSpace(line)
 		if line == "" || strings.HasPrefix(line, "#") {
 			continue
@@ -160,250 +297,4 @@ func globMatch(pattern, p string) bool {
 	}
 	ok, _ := path.Match(pattern, p)
 	return ok
-}
-
-var imageDockerfiles = []string{"api", "order-worker", "catalog-sync", "storefront", "loadgen"}
-
-// Each service's Dockerfile builds from the repository root into a
-// non-root distroless image: multi-stage, final stage distroless or
-// scratch with a numeric non-root USER, every COPY source present in the
-// repository and not left out by .dockerignore, the go build target a main
-// package of the service, a static stripped build, pinned base images, and
-// the OCI labels.
-func TestDockerfiles(t *testing.T) {
-	root := repoRoot(t)
-	rules := readDockerignore(t, root)
-	for _, svc := range imageDockerfiles {
-		t.Run(svc, func(t *testing.T) {
-			file := filepath.Join(root, "services", svc, "Dockerfile")
-			sts := stages(parseDockerfile(t, file))
-			if len(sts) < 2 {
-				t.Fatalf("%d stage(s): want a multi-stage build", len(sts))
-			}
-			names := map[string]bool{}
-			for i, st := range sts {
-				if strings.HasSuffix(st.image, ":latest") || (!strings.Contains(st.image, ":") && !strings.Contains(st.image, "@") && st.image != "scratch") {
-					t.Errorf("stage %d image %q is not pinned to a tag or digest", i, st.image)
-				}
-				if st.name != "" {
-					names[st.name] = true
-				}
-			}
-			final := sts[len(sts)-1]
-			if !strings.HasPrefix(final.image, "gcr.io/distroless/") && final.image != "scratch" {
-				t.Errorf("final stage FROM %q: want distroless or scratch (no shell)", final.image)
-			}
-			var user string
-			for _, in := range final.ins {
-				if in.cmd == "USER" {
-					user = in.args
-				}
-				if in.cmd == "RUN" {
-					t.Errorf("line %d: RUN in the final stage (it has no shell)", in.line)
-				}
-			}
-			uid, _, _ := strings.Cut(user, ":")
-			if n, err := strconv.Atoi(uid); err != nil || n == 0 {
-				t.Errorf("final stage USER %q: want a numeric non-root uid", user)
-			}
-			labels := map[string]bool{}
-			for _, in := range final.ins {
-				if in.cmd == "LABEL" {
-					for _, m := range regexp.MustCompile(`(org\.opencontainers\.image\.[a-z]+)=`).FindAllStringSubmatch(in.args, -1) {
-						labels[m[1]] = true
-					}
-				}
-			}
-			for _, l := range []string{"source", "version", "revision", "title", "licenses"} {
-				if !labels["org.opencontainers.image."+l] {
-					t.Errorf("missing LABEL org.opencontainers.image.%s", l)
-				}
-			}
-
-			var built, entrypoint string
-			for si, st := range sts {
-				for _, in := range st.ins {
-					switch in.cmd {
-					case "COPY":
-						checkCopy(t, root, rules, in, names, sts[:si])
-					case "RUN":
-						if strings.Contains(in.args, "go build") {
-							built = checkGoBuild(t, root, svc, st, in)
-						}
-					case "ENTRYPOINT":
-						entrypoint = in.args
-					}
-				}
-			}
-			if built == "" {
-				t.Fatal("no RUN go build")
-			}
-			// The binary built is what the final stage copies and runs.
-			var copiedTo string
-			for _, in := range final.ins {
-				if in.cmd == "COPY" && strings.Contains(in.args, built) {
-					f := strings.Fields(in.args)
-					copiedTo = f[len(f)-1]
-				}
-			}
-			if copiedTo == "" || !strings.Contains(entrypoint, `"`+copiedTo+`"`) {
-				t.Errorf("the final stage does not copy %s and run it (COPY to %q, ENTRYPOINT %s)", built, copiedTo, entrypoint)
-			}
-			if svc == "storefront" {
-				checkStorefrontWeb(t, sts)
-			}
-		})
-	}
-}
-
-// checkCopy: COPY --from names an earlier stage; a COPY from the context
-// copies paths that exist and that .dockerignore lets through.
-func checkCopy(t *testing.T, root string, rules []ignoreRule, in instruction, names map[string]bool, earlier []stage) {
-	t.Helper()
-	var args []string
-	from := ""
-	for _, f := range strings.Fields(in.args) {
-		if v, ok := strings.CutPrefix(f, "--from="); ok {
-			from = v
-		} else if !strings.HasPrefix(f, "--") {
-			args = append(args, f)
-		}
-	}
-	if len(args) < 2 {
-		t.Errorf("line %d: COPY needs a source and a destination", in.line)
-		return
-	}
-	if from != "" {
-		if !slices.ContainsFunc(earlier, func(s stage) bool { return s.name == from }) {
-			t.Errorf("line %d: COPY --from=%s: no earlier stage of that name", in.line, from)
-		}
-		return
-	}
-	for _, src := range args[:len(args)-1] {
-		src = strings.TrimSuffix(src, "/")
-		matches, _ := filepath.Glob(filepath.Join(root, src))
-		if len(matches) == 0 {
-			t.Errorf("line %d: COPY source %s does not exist in the repository", in.line, src)
-			continue
-		}
-		if ignored(rules, src) {
-			t.Errorf("line %d: COPY source %s is left out of the build context by .dockerignore", in.line, src)
-		}
-	}
-}
-
-// checkGoBuild: a static, stripped, trimmed build of a main package of the
-// service, with a Go image at least as new as the module asks. Returns the
-// output path.
-func checkGoBuild(t *testing.T, root, svc string, st stage, in instruction) string {
-	t.Helper()
-	env := in.args
-	for _, i := range st.ins {
-		if i.cmd == "ENV" {
-			env += " " + i.args
-		}
-	}
-	for _, want := range []string{"CGO_ENABLED=0", "-trimpath", "-s -w", "GOWORK=off"} {
-		if !strings.Contains(env, want) {
-			t.Errorf("line %d: go build without %s", in.line, want)
-		}
-	}
-	dir := "."
-	if m := regexp.MustCompile(`cd (\S+) &&`).FindStringSubmatch(in.args); m != nil {
-		dir = m[1]
-	}
-	if dir != "services/"+svc {
-		t.Errorf("line %d: builds in %s, want the service's module services/%s", in.line, dir, svc)
-	}
-	fields := strings.Fields(in.args[strings.Index(in.args, "go build"):])
-	pkg := fields[len(fields)-1]
-	out := ""
-	if i := slices.Index(fields, "-o"); i >= 0 && i+1 < len(fields) {
-		out = fields[i+1]
-	}
-	pkgDir := filepath.Join(root, dir, pkg)
-	goFiles, _ := filepath.Glob(filepath.Join(pkgDir, "*.go"))
-	isMain := false
-	for _, f := range goFiles {
-		b, _ := os.ReadFile(f)
-		if !strings.HasSuffix(f, "_test.go") && regexp.MustCompile(`(?m)^package main$`).Match(b) {
-			isMain = true
-		}
-	}
-	if !isMain {
-		t.Errorf("line %d: go build target %s is not a main package in the repository", in.line, filepath.Join(dir, pkg))
-	}
-	// The Go image must be at least the version the module declares.
-	modBytes, err := os.ReadFile(filepath.Join(root, dir, "go.mod"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	mf, err := modfile.ParseLax("go.mod", modBytes, nil)
-	if err != nil || mf.Go == nil {
-		t.Fatalf("%s/go.mod: %v", dir, err)
-	}
-	m := regexp.MustCompile(`^golang:([0-9]+\.[0-9]+(\.[0-9]+)?)`).FindStringSubmatch(st.image)
-	if m == nil {
-		t.Errorf("the build stage image %q is not a pinned golang image", st.image)
-	} else if semver.Compare("v"+m[1], "v"+mf.Go.Version) < 0 {
-		t.Errorf("build image Go %s is older than %s/go.mod's go %s", m[1], dir, mf.Go.Version)
-	}
-	if out == "" {
-		t.Errorf("line %d: go build without -o", in.line)
-	}
-	return out
-}
-
-// checkStorefrontWeb: a Node stage builds the SPA from the lock file and the
-// Go stage embeds its dist/.
-func checkStorefrontWeb(t *testing.T, sts []stage) {
-	t.Helper()
-	var web *stage
-	for i := range sts {
-		if strings.HasPrefix(sts[i].image, "node:") {
-			web = &sts[i]
-		}
-	}
-	if web == nil {
-		t.Fatal("storefront: no node stage builds the SPA")
-	}
-	var ci, build bool
-	for _, in := range web.ins {
-		ci = ci || (in.cmd == "RUN" && strings.Contains(in.args, "npm ci"))
-		build = build || (in.cmd == "RUN" && strings.Contains(in.args, "npm run build"))
-	}
-	if !ci || !build {
-		t.Errorf("storefront web stage: want npm ci (the lock file) and npm run build, have ci=%v build=%v", ci, build)
-	}
-	embedded := false
-	for _, st := range sts {
-		for _, in := range st.ins {
-			if in.cmd == "COPY" && strings.Contains(in.args, "--from="+web.name) && strings.Contains(in.args, "services/storefront/web/dist") {
-				embedded = true
-			}
-		}
-	}
-	if !embedded {
-		t.Error("storefront: the Go stage does not copy the web stage's dist/ into services/storefront/web/dist")
-	}
-}
-
-// The ignore matcher itself, on the cases the Dockerfiles rely on.
-func TestDockerignoreMatcher(t *testing.T) {
-	rules := readDockerignore(t, repoRoot(t))
-	for p, want := range map[string]bool{
-		"services/storefront/web/node_modules/vue/index.js": true,
-		"services/storefront/web/dist/index.html":           true,
-		"services/storefront/web/dist/.keep":                false,
-		"services/storefront/web/src/main.ts":               false,
-		"services/api/cmd/api/api":                          true,
-		"services/api/cmd/api/main.go":                      false,
-		".git/HEAD":                                         true,
-		"services/platform/go.mod":                          false,
-		"bin/api":                                           true,
-	} {
-		if got := ignored(rules, p); got != want {
-			t.Errorf("ignored(%s) = %v, want %v", p, got, want)
-		}
-	}
 }

@@ -17,7 +17,7 @@ import (
 )
 
 // binaries builds each service's binary once per test run, the way the
-// Dockerfiles do (in the service's own module, GOWORK=off).
+// Dockerfile does (in the service's own module, GOWORK=off).
 var binaries = struct {
 	sync.Mutex
 	dir  string

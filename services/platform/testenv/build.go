@@ -9,9 +9,9 @@ import (
 	"testing"
 )
 
-// ReleaseBuildFlags are the flags the images build the services with
-// (services/*/Dockerfile): tests and benchmarks run, and measure, the same
-// kind of binary that ships.
+// ReleaseBuildFlags are the flags the images build the services with (the
+// Dockerfile at the repository root): tests and benchmarks run, and measure,
+// the same kind of binary that ships.
 var ReleaseBuildFlags = []string{"-trimpath", "-ldflags=-s -w"}
 
 var (

@@ -36,7 +36,7 @@ commands:
 
 Configuration: an APIConfig document (--config or API_CONFIG), every field
 overridable by environment (API_HTTP_ADDR, API_DATABASE_URL, ...; secrets
-also as <VAR>_FILE). See the README's configuration reference.
+also as <VAR>_FILE). See docs/configuration.md.
 `
 
 func run(ctx context.Context, args []string, level *slog.LevelVar) error {

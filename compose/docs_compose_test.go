@@ -10,18 +10,9 @@ import (
 	"github.com/compose-spec/compose-go/v2/types"
 )
 
-// composeSection is the README's "docker compose" section.
-func composeSection(t *testing.T) string {
-	readme := readFile(t, "README.md")
-	start := regexp.MustCompile(`(?m)^## docker compose\b.*$`).FindStringIndex(readme)
-	if start == nil {
-		t.Fatal(`README.md has no "## docker compose" section`)
-	}
-	rest := readme[start[1]:]
-	if end := regexp.MustCompile(`(?m)^## `).FindStringIndex(rest); end != nil {
-		rest = rest[:end[0]]
-	}
-	return rest
+// composeDocs is the page about the compose stack, docs/compose.md.
+func composeDocs(t *testing.T) string {
+	return readFile(t, "docs/compose.md")
 }
 
 func publishes(s types.ServiceConfig, port string) bool {
@@ -35,17 +26,17 @@ func publishes(s types.ServiceConfig, port string) bool {
 
 var tableRow = regexp.MustCompile("(?m)^\\| *((?:`[a-z0-9-]+`[ ,]*)+)\\|([^|]*)\\|")
 
-// The README's compose section names services that exist (and every service
-// of docker-compose.yml), gives URLs on ports those services publish, and the
+// docs/compose.md names services that exist (and every service of
+// docker-compose.yml), gives URLs on ports those services publish, and the
 // exact commands: copy .env.example, make compose-up, scaling, profiles,
 // logs, down, and the Appsmith import of the export that is in the repo.
-func TestREADMEComposeSection(t *testing.T) {
-	sec := composeSection(t)
+func TestComposeDocs(t *testing.T) {
+	sec := composeDocs(t)
 	p := full(t)
 	named := map[string]bool{}
 	rows := tableRow.FindAllStringSubmatch(sec, -1)
 	if len(rows) < 5 {
-		t.Fatalf("README compose section: want a table of services (| `name` | URL | ...), found %d rows", len(rows))
+		t.Fatalf("docs/compose.md: want a table of services (| `name` | URL | ...), found %d rows", len(rows))
 	}
 	for _, row := range rows {
 		var cells []types.ServiceConfig
@@ -53,7 +44,7 @@ func TestREADMEComposeSection(t *testing.T) {
 			named[m[1]] = true
 			s, err := p.GetService(m[1])
 			if err != nil {
-				t.Errorf("README names service %q, which docker-compose.yml does not have", m[1])
+				t.Errorf("docs/compose.md names service %q, which docker-compose.yml does not have", m[1])
 				continue
 			}
 			cells = append(cells, s)
@@ -61,17 +52,17 @@ func TestREADMEComposeSection(t *testing.T) {
 		for _, raw := range regexp.MustCompile(`https?://[^\s>)]+`).FindAllString(row[2], -1) {
 			u, err := url.Parse(raw)
 			if err != nil {
-				t.Errorf("README: %q: %v", raw, err)
+				t.Errorf("docs/compose.md: %q: %v", raw, err)
 				continue
 			}
 			if !slices.ContainsFunc(cells, func(s types.ServiceConfig) bool { return publishes(s, u.Port()) }) {
-				t.Errorf("README gives %s for %s, which publishes no port %s", raw, strings.TrimSpace(row[1]), u.Port())
+				t.Errorf("docs/compose.md gives %s for %s, which publishes no port %s", raw, strings.TrimSpace(row[1]), u.Port())
 			}
 		}
 	}
 	for _, name := range p.ServiceNames() {
 		if !named[name] {
-			t.Errorf("README's compose table does not list service %s", name)
+			t.Errorf("docs/compose.md's table does not list service %s", name)
 		}
 	}
 	for _, want := range []string{
@@ -80,18 +71,18 @@ func TestREADMEComposeSection(t *testing.T) {
 		"PowerShell", "WSL",
 	} {
 		if !strings.Contains(sec, want) {
-			t.Errorf("README compose section does not mention %q", want)
+			t.Errorf("docs/compose.md does not mention %q", want)
 		}
 	}
 	for _, prof := range profiles(t) {
 		if !strings.Contains(sec, "`"+prof+"`") {
-			t.Errorf("README compose section does not explain profile %s", prof)
+			t.Errorf("docs/compose.md does not explain profile %s", prof)
 		}
 	}
 	// Credentials: where each default login comes from.
 	for _, v := range []string{"ADMIN_EMAIL", "ADMIN_PASSWORD", "GRAFANA_ADMIN_PASSWORD", "POSTGRES_PASSWORD"} {
 		if !strings.Contains(sec, v) {
-			t.Errorf("README compose section does not say where %s is set", v)
+			t.Errorf("docs/compose.md does not say where %s is set", v)
 		}
 	}
 }
