@@ -11,9 +11,9 @@ import (
 // WriteBatch writes many products with at most three requests, keeping the
 // version guard of Upsert for each of them:
 //
-//  1. read the stored version of every id in one request;
-//  2. overwrite, in one batch update, the items Directus holds in an older
-//     version;
+//  1. read the stored items in one request;
+//  2. update, in one batch update, the items Directus holds in an older
+//     version — only the fields that differ (Changes);
 //  3. create, in one batch create, the items Directus lacks.
 //
 // Items Directus already holds in the same or a newer version are not
@@ -32,26 +32,29 @@ func (c *Client) WriteBatch(ctx context.Context, items []Item) ([]Outcome, error
 	for i, it := range items {
 		ids[i] = int64(it.ID)
 	}
-	have, err := c.Versions(ctx, ids)
+	have, err := c.Current(ctx, ids)
 	if err != nil {
 		return nil, err
 	}
 	out := make([]Outcome, len(items))
-	var create, update []Item
+	var create []Item
+	var update []map[string]any
 	for i, it := range items {
-		v, ok := have[int64(it.ID)]
+		cur, ok := have[int64(it.ID)]
 		switch {
 		case !ok:
 			create, out[i] = append(create, it), Created
-		case v < int64(it.Version):
-			update, out[i] = append(update, it), Updated
+		case cur.Version < it.Version:
+			update, out[i] = append(update, Changes(cur, it)), Updated
 		default:
 			out[i] = Stale
 		}
 	}
 	// Updates first: an item may give up a sku that a new one takes.
-	if err := c.UpdateMany(ctx, update); err != nil {
-		return nil, err
+	if len(update) > 0 {
+		if err := c.do(ctx, http.MethodPatch, "/items/"+Collection+q("fields", "id"), update, nil); err != nil {
+			return nil, fmt.Errorf("update %d products: %w", len(update), err)
+		}
 	}
 	if err := c.CreateMany(ctx, create); err != nil {
 		return nil, err
@@ -59,10 +62,10 @@ func (c *Client) WriteBatch(ctx context.Context, items []Item) ([]Outcome, error
 	return out, nil
 }
 
-// Versions returns the stored version of each of ids that exists in
-// Directus, in one request.
-func (c *Client) Versions(ctx context.Context, ids []int64) (map[int64]int64, error) {
-	have := make(map[int64]int64, len(ids))
+// Current returns the stored item of each of ids that exists in Directus,
+// in one request.
+func (c *Client) Current(ctx context.Context, ids []int64) (map[int64]Item, error) {
+	have := make(map[int64]Item, len(ids))
 	if len(ids) == 0 {
 		return have, nil
 	}
@@ -70,16 +73,13 @@ func (c *Client) Versions(ctx context.Context, ids []int64) (map[int64]int64, er
 	for i, id := range ids {
 		list[i] = strconv.FormatInt(id, 10)
 	}
-	var items []struct {
-		ID      Int64 `json:"id"`
-		Version Int64 `json:"version"`
-	}
-	path := "/items/" + Collection + q("filter[id][_in]", strings.Join(list, ","), "fields", "id,version", "limit", "-1")
+	var items []Item
+	path := "/items/" + Collection + q("filter[id][_in]", strings.Join(list, ","), "fields", Fields, "limit", "-1")
 	if err := c.do(ctx, http.MethodGet, path, nil, &items); err != nil {
-		return nil, fmt.Errorf("read versions of %d products: %w", len(ids), err)
+		return nil, fmt.Errorf("read %d products: %w", len(ids), err)
 	}
 	for _, it := range items {
-		have[int64(it.ID)] = int64(it.Version)
+		have[int64(it.ID)] = it
 	}
 	return have, nil
 }

@@ -27,6 +27,28 @@ func TestDisplayPrice(t *testing.T) {
 	}
 }
 
+func TestChangesSendsOnlyWhatDiffers(t *testing.T) {
+	cur := directus.Item{ID: 7, SKU: "MUG", Name: "Mug", PriceMinor: 1999, Price: "19.99", Currency: "EUR", Stock: 5,
+		Active: true, Version: 3, UpdatedAt: "2026-01-02T03:04:05.678Z"}
+	want := cur
+	want.Stock, want.Version, want.UpdatedAt = 4, 4, "2026-01-02T03:04:06.000Z"
+	got := directus.Changes(cur, want)
+	if len(got) != 4 || got["id"] != want.ID || got["stock"] != want.Stock || got["version"] != want.Version || got["updated_at"] != want.UpdatedAt {
+		t.Fatalf("a stock change: %v, want id, stock, version, updated_at", got)
+	}
+	// The same instant written differently is no change.
+	same := cur
+	same.UpdatedAt = "2026-01-02T03:04:05.678+00:00"
+	if got := directus.Changes(cur, same); len(got) != 1 || !directus.Same(cur, same) {
+		t.Fatalf("equal items: %v", got)
+	}
+	every := directus.Item{ID: 7, SKU: "X", Name: "n", Description: "d", PriceMinor: 1, Price: "0.01", Currency: "USD", Stock: 1,
+		ImageURL: "u", Active: false, Version: 9, UpdatedAt: "2027-01-01T00:00:00.000Z"}
+	if got := directus.Changes(cur, every); len(got) != 12 {
+		t.Fatalf("every field changed: %d fields in %v, want all 12", len(got), got)
+	}
+}
+
 // One Directus for everything the client promises: schema, permissions,
 // the version-guarded upsert and the batch endpoints.
 func TestClientAgainstDirectus(t *testing.T) {

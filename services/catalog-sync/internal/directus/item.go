@@ -69,12 +69,40 @@ func FormatTime(t time.Time) string {
 
 // Same reports whether the item in Directus (d) already equals want in every
 // field sync owns. Timestamps are compared as instants.
-func Same(d, want Item) bool {
-	dt, err1 := time.Parse(time.RFC3339Nano, d.UpdatedAt)
-	wt, err2 := time.Parse(time.RFC3339Nano, want.UpdatedAt)
-	timesEqual := d.UpdatedAt == want.UpdatedAt || (err1 == nil && err2 == nil && dt.Equal(wt))
-	d.UpdatedAt, want.UpdatedAt = "", ""
-	return timesEqual && d == want
+func Same(d, want Item) bool { return len(Changes(d, want)) == 1 }
+
+// Changes is want as a batch-update element: its id and every field whose
+// value differs from the stored item cur (timestamps compared as
+// instants). Sending only these keeps Directus' per-item work small: a
+// stock change is {id, stock, version, updated_at}.
+func Changes(cur, want Item) map[string]any {
+	m := map[string]any{"id": want.ID}
+	set := func(field string, differs bool, v any) {
+		if differs {
+			m[field] = v
+		}
+	}
+	set("sku", cur.SKU != want.SKU, want.SKU)
+	set("name", cur.Name != want.Name, want.Name)
+	set("description", cur.Description != want.Description, want.Description)
+	set("price_minor", cur.PriceMinor != want.PriceMinor, want.PriceMinor)
+	set("price", cur.Price != want.Price, want.Price)
+	set("currency", cur.Currency != want.Currency, want.Currency)
+	set("stock", cur.Stock != want.Stock, want.Stock)
+	set("image_url", cur.ImageURL != want.ImageURL, want.ImageURL)
+	set("active", cur.Active != want.Active, want.Active)
+	set("version", cur.Version != want.Version, want.Version)
+	set("updated_at", !sameInstant(cur.UpdatedAt, want.UpdatedAt), want.UpdatedAt)
+	return m
+}
+
+func sameInstant(a, b string) bool {
+	if a == b {
+		return true
+	}
+	at, err1 := time.Parse(time.RFC3339Nano, a)
+	bt, err2 := time.Parse(time.RFC3339Nano, b)
+	return err1 == nil && err2 == nil && at.Equal(bt)
 }
 
 // minorDigits lists the ISO 4217 currencies whose minor unit is not 1/100.
