@@ -60,7 +60,7 @@ type DirectusServer struct {
 // ${XDG_CACHE_HOME:-$HOME/.cache}/goshop/directus-<DirectusVersion>, as
 // written by scripts/install-directus.sh. Without it the test fails and says
 // to run that script.
-func Directus(t testing.TB) *DirectusServer {
+func Directus(t testing.TB, opts ...DirectusOption) *DirectusServer {
 	t.Helper()
 	node, runJS, home, err := nodeInstall("DIRECTUS_HOME", "directus-"+DirectusVersion, "node_modules/@directus/api/dist/cli/run.js")
 	if err != nil {
@@ -77,6 +77,11 @@ func Directus(t testing.TB) *DirectusServer {
 	for _, sub := range []string{"uploads", "extensions"} {
 		if err := os.Mkdir(filepath.Join(dir, sub), 0o755); err != nil {
 			t.Fatal(err)
+		}
+	}
+	for _, opt := range opts {
+		if err := opt(dir); err != nil {
+			t.Fatalf("testenv: directus option: %v", err)
 		}
 	}
 	port := FreePort(t)
@@ -148,6 +153,19 @@ func Directus(t testing.TB) *DirectusServer {
 		DirectusVersion, s.URL, bootstrapped.Sub(began).Round(100*time.Millisecond),
 		time.Since(bootstrapped).Round(100*time.Millisecond), s.rssMB())
 	return s
+}
+
+// DirectusOption prepares the server's directory before it starts.
+type DirectusOption func(dir string) error
+
+// DirectusExtension installs the Directus extension in folder src (a
+// package.json with "directus:extension" and its entrypoint) into the
+// server's extensions folder, as an operator copies one into
+// EXTENSIONS_PATH.
+func DirectusExtension(src string) DirectusOption {
+	return func(dir string) error {
+		return os.CopyFS(filepath.Join(dir, "extensions", filepath.Base(src)), os.DirFS(src))
+	}
 }
 
 // Logs returns what Directus has logged so far (JSON lines).

@@ -2,14 +2,28 @@ package directus
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"net/http"
 	"strconv"
 	"strings"
 )
 
-// WriteBatch writes many products with at most three requests, keeping the
-// version guard of Upsert for each of them:
+// WriteBatch writes many products, each only if Directus holds an older
+// version or none: in one request through the goshop-catalog extension when
+// Directus has it (bulk.go), else with the REST batch write (RESTBatch).
+func (c *Client) WriteBatch(ctx context.Context, items []Item) ([]Outcome, error) {
+	if c.useBulk(ctx) {
+		outs, err := c.bulkWrite(ctx, items)
+		if !errors.Is(err, errNoBulk) {
+			return outs, err
+		}
+	}
+	return c.RESTBatch(ctx, items)
+}
+
+// RESTBatch writes many products with at most three requests of Directus'
+// REST API, keeping the version guard of Upsert for each of them:
 //
 //  1. read the stored items in one request;
 //  2. update, in one batch update, the items Directus holds in an older
@@ -27,7 +41,7 @@ import (
 // its two writes: when the create is refused, the update may have been
 // applied. Callers fall back to Upsert per item on any error; the guard
 // then finds those items current (Stale).
-func (c *Client) WriteBatch(ctx context.Context, items []Item) ([]Outcome, error) {
+func (c *Client) RESTBatch(ctx context.Context, items []Item) ([]Outcome, error) {
 	ids := make([]int64, len(items))
 	for i, it := range items {
 		ids[i] = int64(it.ID)

@@ -32,6 +32,7 @@ type Client struct {
 	token   string
 	timeout time.Duration
 	http    *http.Client
+	bulk    bulkProbe
 }
 
 // New returns a client for base (no trailing slash) authenticating with token.
