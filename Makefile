@@ -100,9 +100,11 @@ CHARTS := api order-worker catalog-sync storefront loadgen
 .PHONY: charts
 # make test checks the charts too.
 test: charts
-charts: ## helm lint --strict of every chart with each of its ci/*.yaml values files, then the helm-unittest suites (helm and helm-unittest from make kube-tools)
+charts: ## helm dependency build (the shop-lib library chart into each chart's charts/), helm lint --strict of every chart with each of its ci/*.yaml values files, then the helm-unittest suites (helm and helm-unittest from make kube-tools)
 	@scripts/install-kube-tools.sh
 	@set -e; bin=$$(scripts/install-kube-tools.sh --print-dir)/bin; \
+	for c in $(CHARTS); do $$bin/helm dependency build charts/$$c >/dev/null; done; \
+	echo "==> helm lint --strict charts/shop-lib"; $$bin/helm lint --strict --quiet charts/shop-lib; \
 	for c in $(CHARTS); do for v in charts/$$c/ci/*.yaml; do \
 	  echo "==> helm lint --strict charts/$$c -f $$v"; $$bin/helm lint --strict --quiet charts/$$c -f $$v; \
 	done; done; \

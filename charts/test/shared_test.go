@@ -13,55 +13,6 @@ import (
 	"sigs.k8s.io/yaml"
 )
 
-// chartSpecific are the templates each chart writes for itself; every other
-// template that several charts have must be the same file in each (one
-// fix reaches every chart).
-var chartSpecific = map[string]bool{"_service.tpl": true, "NOTES.txt": true}
-
-// loadgenOwn are loadgen's own versions of shared names (it has no server).
-var loadgenOwn = map[string]bool{"deployment.yaml": true, "networkpolicy.yaml": true}
-
-func TestSharedTemplatesIdentical(t *testing.T) {
-	byName := map[string]map[string][]byte{} // template -> chart -> content
-	for _, spec := range charts {
-		dir := filepath.Join(chartDir(t, spec.name), "templates")
-		err := filepath.WalkDir(dir, func(p string, d os.DirEntry, err error) error {
-			if err != nil || d.IsDir() {
-				return err
-			}
-			rel, _ := filepath.Rel(dir, p)
-			if chartSpecific[rel] || (spec.name == "loadgen" && loadgenOwn[rel]) {
-				return nil
-			}
-			b, err := os.ReadFile(p)
-			if byName[rel] == nil {
-				byName[rel] = map[string][]byte{}
-			}
-			byName[rel][spec.name] = b
-			return err
-		})
-		if err != nil {
-			t.Fatal(err)
-		}
-	}
-	for tpl, copies := range byName {
-		var ref string
-		for chart := range copies {
-			if ref == "" || chart < ref {
-				ref = chart
-			}
-		}
-		for chart, b := range copies {
-			if !bytes.Equal(b, copies[ref]) {
-				t.Errorf("templates/%s differs between charts/%s and charts/%s: shared templates must stay identical (put what differs in _service.tpl)", tpl, ref, chart)
-			}
-		}
-	}
-	if len(byName["_helpers.tpl"]) != len(charts) {
-		t.Errorf("_helpers.tpl is in %d charts, want all %d", len(byName["_helpers.tpl"]), len(charts))
-	}
-}
-
 // The dashboards and alert rules in the charts are copies of what
 // dashboards/ generates and tests (Helm cannot read files outside a chart);
 // `make dashboards` refreshes them.
