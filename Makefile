@@ -88,13 +88,9 @@ kube-tools: ## build the pinned Kubernetes control plane, helm, helm-unittest, k
 jaeger: ## build the pinned Jaeger (tools/jaeger) into the cache (first run ~3-7 min, then instant)
 	@scripts/install-jaeger.sh
 
-dashboards: ## regenerate the Grafana dashboards in dashboards/grafana/ from their Go code, and copy them and the alert rules into the charts
-	cd dashboards && $(GO) run ./cmd/gen-dashboards -out grafana
-	@# Helm reads no file outside a chart: each chart ships copies (charts/test fails when they drift).
-	cp dashboards/grafana/api.json dashboards/grafana/shop-overview.json charts/api/files/dashboards/
-	cp dashboards/grafana/order-worker.json charts/order-worker/files/dashboards/
-	cp dashboards/grafana/catalog-sync.json charts/catalog-sync/files/dashboards/
-	for c in api order-worker catalog-sync; do cp dashboards/alerts/shop.rules.yml charts/$$c/files/; done
+dashboards: ## regenerate the Grafana dashboards (dashboards/grafana/) from their Go code, and what each chart ships of them and of dashboards/alerts/shop.rules.yml (charts/*/files/)
+	@# Helm reads no file outside a chart: the charts' files are generated outputs (the dashboards module's tests fail when they are not current).
+	cd dashboards && $(GO) run ./cmd/gen-dashboards -out grafana -charts ../charts -rules alerts/shop.rules.yml
 
 CHARTS := api order-worker catalog-sync storefront loadgen
 .PHONY: charts

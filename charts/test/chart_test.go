@@ -36,25 +36,23 @@ type chartSpec struct {
 	pkg        string // the binary's main package
 	// defaultEgress: the egress ports of the default values, sorted ("53/UDP", ...).
 	defaultEgress []string
-	// dashboards: files the chart ships from dashboards/grafana/.
+	// dashboards: the dashboard ConfigMaps the full values render.
 	dashboards []string
-	// rules: whether files/shop.rules.yml is a copy of dashboards/alerts/shop.rules.yml.
-	rules bool
 }
 
 var charts = []chartSpec{
 	{name: "api", service: true, envPrefix: "API", configKind: "APIConfig", job: "api",
 		pkg:           "github.com/goshop-platform/shop/services/api/cmd/api",
 		defaultEgress: []string{"4317/TCP", "4318/TCP", "53/TCP", "53/UDP", "5432/TCP", "6379/TCP"},
-		dashboards:    []string{"api.json", "shop-overview.json"}, rules: true},
+		dashboards:    []string{"api.json", "shop-overview.json"}},
 	{name: "order-worker", service: true, envPrefix: "WORKER", configKind: "OrderWorkerConfig", job: "order-worker",
 		pkg:           "github.com/goshop-platform/shop/services/order-worker/cmd/order-worker",
 		defaultEgress: []string{"4317/TCP", "4318/TCP", "53/TCP", "53/UDP", "5432/TCP", "6379/TCP"},
-		dashboards:    []string{"order-worker.json"}, rules: true},
+		dashboards:    []string{"order-worker.json"}},
 	{name: "catalog-sync", service: true, envPrefix: "SYNC", configKind: "CatalogSyncConfig", job: "catalog-sync",
 		pkg:           "github.com/goshop-platform/shop/services/catalog-sync/cmd/catalog-sync",
 		defaultEgress: []string{"4317/TCP", "4318/TCP", "53/TCP", "53/UDP", "5432/TCP", "8055/TCP"},
-		dashboards:    []string{"catalog-sync.json"}, rules: true},
+		dashboards:    []string{"catalog-sync.json"}},
 	{name: "storefront", service: true, envPrefix: "STOREFRONT", configKind: "StorefrontConfig", job: "storefront",
 		pkg:           "github.com/goshop-platform/shop/services/storefront/cmd/storefront",
 		defaultEgress: []string{"4317/TCP", "4318/TCP", "53/TCP", "53/UDP"}},

@@ -17,8 +17,8 @@ metadata:
     {{- toYaml . | nindent 4 }}
     {{- end }}
 spec:
-  # Rule groups from files/*.rules.yml: shop.rules.yml is the copy of
-  # dashboards/alerts/shop.rules.yml that `make dashboards` keeps current.
+  # Rule groups from files/*.rules.yml, which `make dashboards` cuts from
+  # dashboards/alerts/shop.rules.yml.
   groups:
     {{- range .Values.prometheusRule.groups }}
     {{- $group := index $byName . | required (printf "prometheusRule.groups: no group %q in files/*.rules.yml" .) }}
