@@ -11,7 +11,7 @@ STATICCHECK_VERSION := v0.8.2
 STATICCHECK := $(TOOLS)/staticcheck-$(STATICCHECK_VERSION)/staticcheck
 FUZZTIME ?= 10s
 
-.PHONY: help dev test lint vulncheck unit fuzz bench bench-smoke bench-run build tools directus n8n jaeger kube-tools dashboards clean-dev storefront-web
+.PHONY: help dev test lint vulncheck unit fuzz bench bench-smoke bench-run build tools directus n8n jaeger kube-tools dashboards schemas clean-dev storefront-web
 
 help: ## list the targets
 	@grep -hE '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-10s %s\n", $$1, $$2}'
@@ -91,6 +91,10 @@ jaeger: ## build the pinned Jaeger (tools/jaeger) into the cache (first run ~3-7
 dashboards: ## regenerate the Grafana dashboards (dashboards/grafana/) from their Go code, and what each chart ships of them and of dashboards/alerts/shop.rules.yml (charts/*/files/)
 	@# Helm reads no file outside a chart: the charts' files are generated outputs (the dashboards module's tests fail when they are not current).
 	cd dashboards && $(GO) run ./cmd/gen-dashboards -out grafana -charts ../charts -rules alerts/shop.rules.yml
+
+schemas: ## regenerate charts/*/values.schema.json from charts/shop-lib/values.schema.src.json, each chart's values.schema.src.json and the services' Go config types (`<service> config-schema`)
+	@# charts/test fails when a values.schema.json is not what this writes (after a Go config field changes, too).
+	$(GO) run ./charts/test/cmd/gen-schemas -charts charts -services services
 
 CHARTS := api order-worker catalog-sync storefront loadgen
 .PHONY: charts
