@@ -2,7 +2,6 @@ package charttest
 
 import (
 	"bytes"
-	"fmt"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -20,20 +19,13 @@ func TestValuesSchemasAreGenerated(t *testing.T) {
 	for _, spec := range charts {
 		bySvc[spec.name] = spec
 	}
-	want, err := schemagen.Generate(filepath.Join(repoRoot(t), "charts"), func(service string) ([]byte, error) {
+	want, err := schemagen.Generate(filepath.Join(repoRoot(t), "charts"), schemagen.FromCommand(func(service string) *exec.Cmd {
 		spec, ok := bySvc[service]
 		if !ok {
-			return nil, fmt.Errorf("no chart spec named %s in chart_test.go", service)
+			t.Fatalf("no chart spec named %s in chart_test.go", service)
 		}
-		var stderr bytes.Buffer
-		cmd := exec.Command(serviceBinary(t, spec), "config-schema")
-		cmd.Stderr = &stderr
-		out, err := cmd.Output()
-		if err != nil {
-			return nil, fmt.Errorf("%v\n%s", err, stderr.Bytes())
-		}
-		return out, nil
-	})
+		return exec.Command(serviceBinary(t, spec), "config-schema")
+	}))
 	if err != nil {
 		t.Fatalf("make schemas would fail: %v", err)
 	}

@@ -26,10 +26,15 @@
 package schemagen
 
 import (
+	"bytes"
+	"encoding/json"
 	"errors"
 	"fmt"
+	"maps"
 	"os"
+	"os/exec"
 	"path/filepath"
+	"reflect"
 	"slices"
 	"sort"
 	"strings"
@@ -44,6 +49,24 @@ const Dialect = config.SchemaVersion
 // ConfigSchema returns what `<service> config-schema` prints.
 type ConfigSchema func(service string) ([]byte, error)
 
+// FromCommand is a ConfigSchema that runs the command made for a service
+// and takes its standard output.
+func FromCommand(command func(service string) *exec.Cmd) ConfigSchema {
+	return func(service string) ([]byte, error) {
+		cmd := command(service)
+		var stderr bytes.Buffer
+		cmd.Stderr = &stderr
+		out, err := cmd.Output()
+		if err != nil {
+			return nil, fmt.Errorf("%s: %v\n%s", strings.Join(cmd.Args, " "), err, stderr.Bytes())
+		}
+		return out, nil
+	}
+}
+
+// object is a decoded JSON object (numbers as json.Number).
+type object = map[string]any
+
 // Generate returns the values.schema.json of every chart under chartsDir
 // that has a values.schema.src.json, keyed by chart name.
 func Generate(chartsDir string, configSchema ConfigSchema) (map[string][]byte, error) {
@@ -51,7 +74,7 @@ func Generate(chartsDir string, configSchema ConfigSchema) (map[string][]byte, e
 	if err != nil {
 		return nil, err
 	}
-	goDefs, err := marshal(config.SchemaDefs())
+	goDefs, err := json.Marshal(config.SchemaDefs())
 	if err != nil {
 		return nil, err
 	}
@@ -59,7 +82,7 @@ func Generate(chartsDir string, configSchema ConfigSchema) (map[string][]byte, e
 	if err != nil {
 		return nil, err
 	}
-	if err := addDefs(defs.(*object), lib.obj("$defs"), "charts/shop-lib/values.schema.src.json"); err != nil {
+	if err := addDefs(defs, obj(lib, "$defs"), "charts/shop-lib/values.schema.src.json"); err != nil {
 		return nil, err
 	}
 	srcs, err := filepath.Glob(filepath.Join(chartsDir, "*", "values.schema.src.json"))
@@ -72,7 +95,7 @@ func Generate(chartsDir string, configSchema ConfigSchema) (map[string][]byte, e
 		if chart == "shop-lib" {
 			continue
 		}
-		b, err := compose(chart, src, lib, defs.(*object), configSchema)
+		b, err := compose(chart, src, lib, defs, configSchema)
 		if err != nil {
 			return nil, fmt.Errorf("charts/%s: %w", chart, err)
 		}
@@ -84,63 +107,57 @@ func Generate(chartsDir string, configSchema ConfigSchema) (map[string][]byte, e
 	return out, nil
 }
 
-func compose(chart, srcPath string, lib, sharedDefs *object, configSchema ConfigSchema) ([]byte, error) {
+func compose(chart, srcPath string, lib, sharedDefs object, configSchema ConfigSchema) ([]byte, error) {
 	src, err := readObject(srcPath)
 	if err != nil {
 		return nil, err
 	}
-	for _, k := range src.keys {
+	for k := range src {
 		if !slices.Contains([]string{"$comment", "title", "include", "config", "properties", "required"}, k) {
 			return nil, fmt.Errorf("values.schema.src.json: unknown key %q", k)
 		}
 	}
-	props, required := newObject(), []any{}
-	includes, _ := src.values["include"].([]any)
+	props, required := object{}, []any{}
+	includes, _ := src["include"].([]any)
 	for _, inc := range includes {
 		name, _ := inc.(string)
-		part := lib.obj("parts").obj(name)
+		part := obj(obj(lib, "parts"), name)
 		if part == nil {
 			return nil, fmt.Errorf("include %q: charts/shop-lib/values.schema.src.json has no such part", inc)
 		}
-		if p := part.obj("properties"); p != nil {
-			merged, err := merge(props, p, "properties", false)
-			if err != nil {
-				return nil, err
-			}
-			props = merged.(*object)
+		merged, err := merge(props, obj(part, "properties"), "properties", false)
+		if err != nil {
+			return nil, err
 		}
-		required = union(required, part.values["required"])
+		props = merged.(object)
+		required = union(required, part["required"])
 	}
-	// The chart's own properties; its config additions wait for the Go schema.
-	own := src.obj("properties")
+	// The chart's own properties; what it and the parts say about config
+	// waits for the Go schema.
+	own := maps.Clone(obj(src, "properties"))
 	if own == nil {
-		own = newObject()
+		own = object{}
 	}
-	var configAdds []*object
-	if c := props.obj("config"); c != nil {
-		configAdds = append(configAdds, c)
-	}
-	if c := own.obj("config"); c != nil {
-		configAdds = append(configAdds, c)
-	}
-	rest := newObject()
-	for _, k := range own.keys {
-		if k != "config" {
-			rest.set(k, own.values[k])
+	var configAdds []object
+	for _, c := range []object{obj(props, "config"), obj(own, "config")} {
+		if c != nil {
+			configAdds = append(configAdds, c)
 		}
 	}
-	merged, err := merge(props, rest, "properties", false)
+	delete(props, "config")
+	delete(own, "config")
+	merged, err := merge(props, own, "properties", false)
 	if err != nil {
 		return nil, err
 	}
-	props = merged.(*object)
-	required = union(required, src.values["required"])
+	props = merged.(object)
+	required = union(required, src["required"])
 
-	defs := newObject()
+	defs := object{}
 	if err := addDefs(defs, sharedDefs, ""); err != nil {
 		return nil, err
 	}
-	service, _ := src.values["config"].(string)
+	service, _ := src["config"].(string)
 	switch {
 	case service != "":
 		config, configDefs, err := serviceConfig(service, configSchema)
@@ -148,14 +165,15 @@ func compose(chart, srcPath string, lib, sharedDefs *object, configSchema Config
 			return nil, err
 		}
 		for _, add := range configAdds {
-			add.delete("$comment") // a note about the source, not about the values
+			add = maps.Clone(add)
+			delete(add, "$comment") // a note about the source, not about the values
 			m, err := merge(config, add, "properties.config", true)
 			if err != nil {
 				return nil, err
 			}
-			config = m.(*object)
+			config = m.(object)
 		}
-		props.set("config", config)
+		props["config"] = config
 		required = union(required, []any{"config"})
 		if err := addDefs(defs, configDefs, service+" config-schema"); err != nil {
 			return nil, err
@@ -164,35 +182,33 @@ func compose(chart, srcPath string, lib, sharedDefs *object, configSchema Config
 		return nil, errors.New(`properties.config, but no "config" names the service whose config document it is`)
 	}
 
-	schema := newObject()
-	schema.set("$schema", Dialect)
-	schema.set("$comment", commentFor(chart, service))
-	if t, ok := src.values["title"]; ok {
-		schema.set("title", t)
+	schema := object{
+		"$schema":              Dialect,
+		"$comment":             commentFor(chart, service),
+		"type":                 "object",
+		"additionalProperties": false,
+		"properties":           props,
+		"required":             required,
 	}
-	schema.set("type", "object")
-	schema.set("additionalProperties", false)
-	schema.set("properties", props)
-	schema.set("required", required)
+	if t, ok := src["title"]; ok {
+		schema["title"] = t
+	}
 	used, err := usedDefs(schema, defs)
 	if err != nil {
 		return nil, err
 	}
-	schema.set("$defs", used)
+	schema["$defs"] = used
 	return encode(schema)
 }
 
 // addDefs adds the definitions of from to defs; a name both define must
 // mean the same.
-func addDefs(defs, from *object, source string) error {
-	if from == nil {
-		return nil
-	}
-	for _, k := range from.keys {
-		if have, ok := defs.get(k); ok && !equal(have, from.values[k]) {
+func addDefs(defs, from object, source string) error {
+	for k, v := range from {
+		if have, ok := defs[k]; ok && !reflect.DeepEqual(have, v) {
 			return fmt.Errorf("$defs/%s: %s defines it differently from the config package (or the library)", k, source)
 		}
-		defs.set(k, from.values[k])
+		defs[k] = v
 	}
 	return nil
 }
@@ -207,43 +223,32 @@ func commentFor(chart, service string) string {
 
 // serviceConfig is the spec schema of the service's configuration document
 // without its secret (writeOnly) fields, and the $defs it refers to.
-func serviceConfig(service string, configSchema ConfigSchema) (*object, *object, error) {
+func serviceConfig(service string, configSchema ConfigSchema) (object, object, error) {
 	b, err := configSchema(service)
 	if err != nil {
 		return nil, nil, fmt.Errorf("%s config-schema: %w", service, err)
 	}
-	v, err := decode(b)
+	doc, err := decode(b)
 	if err != nil {
 		return nil, nil, fmt.Errorf("%s config-schema: %w", service, err)
 	}
-	doc, _ := v.(*object)
-	if doc == nil || doc.values["$schema"] != Dialect {
+	if doc["$schema"] != Dialect {
 		return nil, nil, fmt.Errorf("%s config-schema: not a JSON Schema of dialect %s", service, Dialect)
 	}
-	spec := doc.obj("properties").obj("spec")
+	spec := obj(obj(doc, "properties"), "spec")
 	if spec == nil {
 		return nil, nil, fmt.Errorf("%s config-schema: no properties.spec", service)
 	}
 	dropSecrets(spec)
-	defs := doc.obj("$defs")
-	if defs == nil {
-		defs = newObject()
-	}
-	return spec, defs, nil
+	return spec, obj(doc, "$defs"), nil
 }
 
-func dropSecrets(s *object) {
-	props := s.obj("properties")
-	if props == nil {
-		return
-	}
-	for _, k := range slices.Clone(props.keys) {
-		p := props.obj(k)
-		if p == nil {
-			continue
-		}
-		if p.values["writeOnly"] == true {
-			props.delete(k)
+func dropSecrets(s object) {
+	props := obj(s, "properties")
+	for k := range props {
+		p := obj(props, k)
+		if p["writeOnly"] == true {
+			delete(props, k)
 			continue
 		}
 		dropSecrets(p)
@@ -255,45 +260,47 @@ func dropSecrets(s *object) {
 // equal. strict: overlay may add no property (a key of a "properties"
 // object) that base lacks.
 func merge(base, overlay any, path string, strict bool) (any, error) {
-	bo, bok := base.(*object)
-	oo, ook := overlay.(*object)
+	bo, bok := base.(object)
+	oo, ook := overlay.(object)
 	if !bok || !ook {
 		if base == nil {
 			return overlay, nil
 		}
-		if !equal(base, overlay) {
+		if !reflect.DeepEqual(base, overlay) {
 			return nil, fmt.Errorf("%s: the sources disagree (%s, then %s)", path, brief(base), brief(overlay))
 		}
 		return base, nil
 	}
-	out := newObject()
-	for _, k := range bo.keys {
-		out.set(k, bo.values[k])
-	}
+	out := maps.Clone(bo)
 	isProps := strings.HasSuffix(path, ".properties") || path == "properties"
-	for _, k := range oo.keys {
+	keys := make([]string, 0, len(oo))
+	for k := range oo {
+		keys = append(keys, k)
+	}
+	sort.Strings(keys)
+	for _, k := range keys {
 		p := path + "." + k
-		have, ok := out.get(k)
+		have, ok := out[k]
 		switch {
 		case !ok && strict && isProps:
 			return nil, fmt.Errorf("%s: not a field of the service's Go config type", p)
 		case !ok:
-			out.set(k, oo.values[k])
+			out[k] = oo[k]
 		case k == "required" && !isProps:
-			out.set(k, union(have, oo.values[k]))
+			out[k] = union(have, oo[k])
 		default:
-			m, err := merge(have, oo.values[k], p, strict)
+			m, err := merge(have, oo[k], p, strict)
 			if err != nil {
 				return nil, err
 			}
-			out.set(k, m)
+			out[k] = m
 		}
 	}
 	return out, nil
 }
 
 func brief(v any) string {
-	b, err := marshal(v)
+	b, err := json.Marshal(v)
 	if err != nil || len(b) > 80 {
 		return fmt.Sprintf("%T", v)
 	}
@@ -314,31 +321,27 @@ func union(a, b any) []any {
 }
 
 // usedDefs returns the definitions schema refers to, directly or through
-// other definitions, sorted by name; a reference to a missing one is an
-// error.
-func usedDefs(schema, defs *object) (*object, error) {
-	used := map[string]bool{}
+// other definitions; a reference to a missing one is an error.
+func usedDefs(schema, defs object) (object, error) {
+	used := object{}
 	var missing []string
 	var walk func(v any)
 	walk = func(v any) {
 		switch n := v.(type) {
-		case *object:
-			if ref, ok := n.values["$ref"].(string); ok {
-				name, ok := strings.CutPrefix(ref, "#/$defs/")
+		case object:
+			if ref, ok := n["$ref"].(string); ok {
+				name, local := strings.CutPrefix(ref, "#/$defs/")
+				d, defined := defs[name]
 				switch {
-				case !ok:
+				case !local || !defined:
 					missing = append(missing, ref)
-				case !used[name]:
-					used[name] = true
-					if d, ok := defs.get(name); ok {
-						walk(d)
-					} else {
-						missing = append(missing, ref)
-					}
+				case used[name] == nil:
+					used[name] = d
+					walk(d)
 				}
 			}
-			for _, k := range n.keys {
-				walk(n.values[k])
+			for _, e := range n {
+				walk(e)
 			}
 		case []any:
 			for _, e := range n {
@@ -348,32 +351,52 @@ func usedDefs(schema, defs *object) (*object, error) {
 	}
 	walk(schema)
 	if len(missing) > 0 {
-		return nil, fmt.Errorf("$ref to no definition: %s (references stay within #/$defs/)", strings.Join(missing, ", "))
+		sort.Strings(missing)
+		return nil, fmt.Errorf("$ref to no definition: %s (references stay within #/$defs/)", strings.Join(slices.Compact(missing), ", "))
 	}
-	names := make([]string, 0, len(used))
-	for n := range used {
-		names = append(names, n)
-	}
-	sort.Strings(names)
-	out := newObject()
-	for _, n := range names {
-		out.set(n, defs.values[n])
-	}
-	return out, nil
+	return used, nil
 }
 
-func readObject(path string) (*object, error) {
+func obj(o object, key string) object {
+	v, _ := o[key].(object)
+	return v
+}
+
+func readObject(path string) (object, error) {
 	b, err := os.ReadFile(path)
 	if err != nil {
 		return nil, err
 	}
-	v, err := decode(b)
+	o, err := decode(b)
 	if err != nil {
 		return nil, fmt.Errorf("%s: %w", path, err)
 	}
-	o, ok := v.(*object)
-	if !ok {
-		return nil, fmt.Errorf("%s: not a JSON object", path)
+	return o, nil
+}
+
+// decode reads a JSON object, numbers as json.Number (written back as read).
+func decode(b []byte) (object, error) {
+	d := json.NewDecoder(bytes.NewReader(b))
+	d.UseNumber()
+	var o object
+	if err := d.Decode(&o); err != nil {
+		return nil, err
+	}
+	if d.More() {
+		return nil, errors.New("more than one JSON value")
 	}
 	return o, nil
+}
+
+// encode writes v indented by two spaces, keys sorted, with a trailing
+// newline and without HTML escaping (patterns keep their < and >).
+func encode(v any) ([]byte, error) {
+	var buf bytes.Buffer
+	enc := json.NewEncoder(&buf)
+	enc.SetEscapeHTML(false)
+	enc.SetIndent("", "  ")
+	if err := enc.Encode(v); err != nil {
+		return nil, err
+	}
+	return buf.Bytes(), nil
 }

@@ -5,7 +5,6 @@
 package main
 
 import (
-	"bytes"
 	"flag"
 	"fmt"
 	"os"
@@ -27,16 +26,9 @@ func run() error {
 	charts := flag.String("charts", "charts", "the charts folder")
 	services := flag.String("services", "services", "the services folder (services/<name>/cmd/<name> has the config-schema command)")
 	flag.Parse()
-	out, err := schemagen.Generate(*charts, func(service string) ([]byte, error) {
-		cmd := exec.Command("go", "run", "./"+filepath.Join(*services, service, "cmd", service), "config-schema")
-		var stderr bytes.Buffer
-		cmd.Stderr = &stderr
-		b, err := cmd.Output()
-		if err != nil {
-			return nil, fmt.Errorf("%v\n%s", err, stderr.Bytes())
-		}
-		return b, nil
-	})
+	out, err := schemagen.Generate(*charts, schemagen.FromCommand(func(service string) *exec.Cmd {
+		return exec.Command("go", "run", "./"+filepath.Join(*services, service, "cmd", service), "config-schema")
+	}))
 	if err != nil {
 		return err
 	}
