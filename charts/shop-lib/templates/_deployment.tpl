@@ -1,3 +1,8 @@
+{{- /*
+The serving Deployment. Its checksum/secret annotation hashes the calling
+chart's templates/secret.yaml (the line including shop-lib.secret), which
+every chart with secret fields has.
+*/ -}}
 {{- define "shop-lib.deployment" -}}
 {{- $prefix := include "shop.envPrefix" . }}
 apiVersion: apps/v1
