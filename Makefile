@@ -11,7 +11,7 @@ STATICCHECK_VERSION := v0.8.2
 STATICCHECK := $(TOOLS)/staticcheck-$(STATICCHECK_VERSION)/staticcheck
 FUZZTIME ?= 10s
 
-.PHONY: help dev test system-packages lint vulncheck unit fuzz bench bench-smoke bench-run build images tools directus n8n jaeger kube-tools dashboards clean-dev storefront-web
+.PHONY: help dev test system-packages lint vulncheck unit fuzz bench bench-smoke bench-run build images tools directus n8n jaeger kube-tools dashboards schemas clean-dev storefront-web
 
 help: ## list the targets
 	@grep -hE '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-10s %s\n", $$1, $$2}'
@@ -97,21 +97,23 @@ kube-tools: ## build the pinned Kubernetes control plane, helm, helm-unittest, k
 jaeger: ## build the pinned Jaeger (tools/jaeger) into the cache (first run ~3-7 min, then instant)
 	@scripts/install-jaeger.sh
 
-dashboards: ## regenerate the Grafana dashboards in dashboards/grafana/ from their Go code, and copy them and the alert rules into the charts
-	cd dashboards && $(GO) run ./cmd/gen-dashboards -out grafana
-	@# Helm reads no file outside a chart: each chart ships copies (charts/test fails when they drift).
-	cp dashboards/grafana/api.json dashboards/grafana/shop-overview.json charts/api/files/dashboards/
-	cp dashboards/grafana/order-worker.json charts/order-worker/files/dashboards/
-	cp dashboards/grafana/catalog-sync.json charts/catalog-sync/files/dashboards/
-	for c in api order-worker catalog-sync; do cp dashboards/alerts/shop.rules.yml charts/$$c/files/; done
+dashboards: ## regenerate the Grafana dashboards (dashboards/grafana/) from their Go code, and what each chart ships of them and of dashboards/alerts/shop.rules.yml (charts/*/files/)
+	@# Helm reads no file outside a chart: the charts' files are generated outputs (the dashboards module's tests fail when they are not current).
+	cd dashboards && $(GO) run ./cmd/gen-dashboards -out grafana -charts ../charts -rules alerts/shop.rules.yml
+
+schemas: ## regenerate charts/*/values.schema.json from charts/shop-lib/values.schema.src.json, each chart's values.schema.src.json and the services' Go config types (`<service> config-schema`)
+	@# charts/test fails when a values.schema.json is not what this writes (after a Go config field changes, too).
+	$(GO) run ./charts/test/cmd/gen-schemas -charts charts -services services
 
 CHARTS := api order-worker catalog-sync storefront loadgen
 .PHONY: charts
 # make test checks the charts too.
 test: charts
-charts: ## helm lint --strict of every chart with each of its ci/*.yaml values files, then the helm-unittest suites (helm and helm-unittest from make kube-tools)
+charts: ## helm dependency build (the shop-lib library chart into each chart's charts/), helm lint --strict of every chart with each of its ci/*.yaml values files, then the helm-unittest suites (helm and helm-unittest from make kube-tools)
 	@scripts/install-kube-tools.sh
 	@set -e; bin=$$(scripts/install-kube-tools.sh --print-dir)/bin; \
+	for c in $(CHARTS); do $$bin/helm dependency build charts/$$c >/dev/null; done; \
+	echo "==> helm lint --strict charts/shop-lib"; $$bin/helm lint --strict --quiet charts/shop-lib; \
 	for c in $(CHARTS); do for v in charts/$$c/ci/*.yaml; do \
 	  echo "==> helm lint --strict charts/$$c -f $$v"; $$bin/helm lint --strict --quiet charts/$$c -f $$v; \
 	done; done; \

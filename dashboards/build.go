@@ -26,19 +26,22 @@ import (
 // file creates; the dashboards also offer a $datasource variable.
 const DatasourceUID = "prometheus"
 
-// Board is one dashboard and the file it is written to.
+// Board is one dashboard, the file it is written to and the chart that
+// ships it to Kubernetes (as a ConfigMap for the Grafana sidecar).
 type Board struct {
 	File  string // name in grafana/, e.g. "shop-overview.json"
+	Chart string // charts/<Chart>/files/dashboards/<File>
 	Build func() (dashboard.Dashboard, error)
 }
 
-// All lists the shop's dashboards.
+// All lists the shop's dashboards. The overview goes with the api, the
+// shop's front door.
 func All() []Board {
 	return []Board{
-		{"shop-overview.json", overview},
-		{"api.json", api},
-		{"order-worker.json", orderWorker},
-		{"catalog-sync.json", catalogSync},
+		{"shop-overview.json", "api", overview},
+		{"api.json", "api", api},
+		{"order-worker.json", "order-worker", orderWorker},
+		{"catalog-sync.json", "catalog-sync", catalogSync},
 	}
 }
 

@@ -219,8 +219,11 @@ func checkSettings(t *testing.T, res *tiltfile.Result) {
 	}
 }
 
-// checkChartsDeployed: every chart under charts/ is deployed, with its dev
-// values (which exist: helm template would have failed otherwise).
+// checkChartsDeployed: every application chart under charts/ is deployed,
+// with its dev values (which exist: helm template would have failed
+// otherwise), and its dependencies (the shop-lib library chart) are built
+// before helm() renders it: a leftover build in the working tree must not
+// be what makes it work.
 func checkChartsDeployed(t *testing.T, res *tiltfile.Result) {
 	t.Helper()
 	charts, _ := filepath.Glob(filepath.Join(root, "charts", "*", "Chart.yaml"))
@@ -233,7 +236,27 @@ func checkChartsDeployed(t *testing.T, res *tiltfile.Result) {
 	}
 	for _, c := range charts {
 		dir := filepath.Dir(c)
+		var meta struct {
+			Type         string `json:"type"`
+			Dependencies []any  `json:"dependencies"`
+		}
+		b, err := os.ReadFile(c)
+		if err == nil {
+			err = yaml.Unmarshal(b, &meta)
+		}
+		if err != nil {
+			t.Fatalf("%s: %v", rel(c), err)
+		}
 		r, ok := rendered[dir]
+		if meta.Type == "library" {
+			if ok {
+				t.Errorf("library chart %s cannot be deployed", rel(dir))
+			}
+			continue
+		}
+		if len(meta.Dependencies) > 0 && !builtBeforeRender(res, rel(dir)) {
+			t.Errorf("chart %s has dependencies, but the Tiltfile does not run local(['helm', 'dependency', 'build', '%s']) before helm() renders it", rel(dir), rel(dir))
+		}
 		if !ok {
 			t.Errorf("chart %s is not deployed by the Tiltfile", rel(dir))
 			continue
@@ -246,6 +269,25 @@ func checkChartsDeployed(t *testing.T, res *tiltfile.Result) {
 			t.Errorf("chart %s deployed to namespace %q, want shop", rel(dir), r.Namespace)
 		}
 	}
+}
+
+// builtBeforeRender: a local() call runs `helm dependency build chart`
+// before the helm() call that renders chart.
+func builtBeforeRender(res *tiltfile.Result, chart string) bool {
+	built := false
+	for _, c := range res.Calls {
+		switch c.Fn {
+		case "local":
+			if slices.Equal(tiltfile.Strs(c.Args["command"]), []string{"helm", "dependency", "build", chart}) {
+				built = true
+			}
+		case "helm":
+			if tiltfile.Str(c.Args["paths"]) == chart {
+				return built
+			}
+		}
+	}
+	return false
 }
 
 func rel(p string) string {

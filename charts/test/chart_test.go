@@ -1,12 +1,14 @@
 package charttest
 
 import (
+	"errors"
 	"fmt"
 	"os"
 	"path/filepath"
 	"runtime"
 	"sort"
 	"strings"
+	"sync"
 	"testing"
 
 	kedav1alpha1 "github.com/kedacore/keda/v2/apis/keda/v1alpha1"
@@ -34,25 +36,23 @@ type chartSpec struct {
 	pkg        string // the binary's main package
 	// defaultEgress: the egress ports of the default values, sorted ("53/UDP", ...).
 	defaultEgress []string
-	// dashboards: files the chart ships from dashboards/grafana/.
+	// dashboards: the dashboard ConfigMaps the full values render.
 	dashboards []string
-	// rules: whether files/shop.rules.yml is a copy of dashboards/alerts/shop.rules.yml.
-	rules bool
 }
 
 var charts = []chartSpec{
 	{name: "api", service: true, envPrefix: "API", configKind: "APIConfig", job: "api",
 		pkg:           "github.com/goshop-platform/shop/services/api/cmd/api",
 		defaultEgress: []string{"4317/TCP", "4318/TCP", "53/TCP", "53/UDP", "5432/TCP", "6379/TCP"},
-		dashboards:    []string{"api.json", "shop-overview.json"}, rules: true},
+		dashboards:    []string{"api.json", "shop-overview.json"}},
 	{name: "order-worker", service: true, envPrefix: "WORKER", configKind: "OrderWorkerConfig", job: "order-worker",
 		pkg:           "github.com/goshop-platform/shop/services/order-worker/cmd/order-worker",
 		defaultEgress: []string{"4317/TCP", "4318/TCP", "53/TCP", "53/UDP", "5432/TCP", "6379/TCP"},
-		dashboards:    []string{"order-worker.json"}, rules: true},
+		dashboards:    []string{"order-worker.json"}},
 	{name: "catalog-sync", service: true, envPrefix: "SYNC", configKind: "CatalogSyncConfig", job: "catalog-sync",
 		pkg:           "github.com/goshop-platform/shop/services/catalog-sync/cmd/catalog-sync",
 		defaultEgress: []string{"4317/TCP", "4318/TCP", "53/TCP", "53/UDP", "5432/TCP", "8055/TCP"},
-		dashboards:    []string{"catalog-sync.json"}, rules: true},
+		dashboards:    []string{"catalog-sync.json"}},
 	{name: "storefront", service: true, envPrefix: "STOREFRONT", configKind: "StorefrontConfig", job: "storefront",
 		pkg:           "github.com/goshop-platform/shop/services/storefront/cmd/storefront",
 		defaultEgress: []string{"4317/TCP", "4318/TCP", "53/TCP", "53/UDP"}},
@@ -70,8 +70,95 @@ func repoRoot(t testing.TB) string {
 	return filepath.Clean(filepath.Join(filepath.Dir(file), "..", ".."))
 }
 
+// chartDir is charts/<name> as a user deploys it: with its dependencies
+// (the shop-lib library chart) built into its charts/ folder.
 func chartDir(t testing.TB, name string) string {
-	return filepath.Join(repoRoot(t), "charts", name)
+	t.Helper()
+	built.once.Do(func() { built.dir, built.err = buildCharts(filepath.Join(repoRoot(t), "charts")) })
+	if built.err != nil {
+		t.Fatalf("helm dependency build: %v", built.err)
+	}
+	return filepath.Join(built.dir, name)
+}
+
+// built is a copy of charts/ made once per test run, so that the tests
+// never use (or overwrite) what a developer's own `helm dependency build`
+// left in the working tree.
+var built struct {
+	once sync.Once
+	dir  string
+	err  error
+}
+
+// buildCharts copies every chart under src (without any dependencies built
+// earlier) into a temporary folder and does there what `helm dependency
+// build` does for a file:// dependency, with the same Helm library calls:
+// load the dependency's folder and save it packaged into the chart's
+// charts/. Chart.lock must name exactly the dependencies of Chart.yaml
+// (helm dependency build refuses a lock out of sync). `make charts` and the
+// Tiltfile run helm dependency build itself.
+func buildCharts(src string) (string, error) {
+	dst, err := os.MkdirTemp("", "charttest-charts-")
+	if err != nil {
+		return "", err
+	}
+	files, err := filepath.Glob(filepath.Join(src, "*", "Chart.yaml"))
+	if err != nil {
+		return "", err
+	}
+	for _, f := range files {
+		name := filepath.Base(filepath.Dir(f))
+		if err := os.CopyFS(filepath.Join(dst, name), os.DirFS(filepath.Dir(f))); err != nil {
+			return "", fmt.Errorf("copy chart %s: %w", name, err)
+		}
+		if err := os.RemoveAll(filepath.Join(dst, name, "charts")); err != nil {
+			return "", err
+		}
+	}
+	for _, f := range files {
+		dir := filepath.Join(dst, filepath.Base(filepath.Dir(f)))
+		c, err := loader.Load(dir)
+		if err != nil {
+			return "", err
+		}
+		if err := buildDependencies(dir, c); err != nil {
+			return "", fmt.Errorf("charts/%s: %w", c.Name(), err)
+		}
+	}
+	return dst, nil
+}
+
+func buildDependencies(dir string, c *chart.Chart) error {
+	deps := c.Metadata.Dependencies
+	if len(deps) == 0 {
+		return nil
+	}
+	if c.Lock == nil || len(c.Lock.Dependencies) != len(deps) {
+		return errors.New("no Chart.lock, or one out of sync with Chart.yaml: run helm dependency update")
+	}
+	for i, d := range deps {
+		if l := c.Lock.Dependencies[i]; l.Name != d.Name || l.Version != d.Version || l.Repository != d.Repository {
+			return fmt.Errorf("the Chart.lock has %s %s from %s, Chart.yaml wants %s %s from %s: run helm dependency update", l.Name, l.Version, l.Repository, d.Name, d.Version, d.Repository)
+		}
+		local, ok := strings.CutPrefix(d.Repository, "file://")
+		if !ok {
+			return fmt.Errorf("dependency %s: only file:// repositories are built here, not %s", d.Name, d.Repository)
+		}
+		dep, err := loader.LoadDir(filepath.Join(dir, local))
+		if err != nil {
+			return fmt.Errorf("dependency %s: %w", d.Name, err)
+		}
+		if dep.Name() != d.Name || dep.Metadata.Version != d.Version {
+			return fmt.Errorf("dependency %s %s: %s holds %s %s", d.Name, d.Version, d.Repository, dep.Name(), dep.Metadata.Version)
+		}
+		if err := os.MkdirAll(filepath.Join(dir, "charts"), 0o755); err != nil {
+			return err
+		}
+		if _, err := chartutil.Save(dep, filepath.Join(dir, "charts")); err != nil {
+			return err
+		}
+	}
+	return nil
 }
 
 // loadChart reads charts/<name> from disk (templates, values, schema, files).

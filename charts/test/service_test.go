@@ -57,6 +57,9 @@ func TestMain(m *testing.M) {
 	if binaries.dir != "" {
 		os.RemoveAll(binaries.dir)
 	}
+	if built.dir != "" {
+		os.RemoveAll(built.dir)
+	}
 	os.Exit(code)
 }
 

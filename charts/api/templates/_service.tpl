@@ -1,4 +1,4 @@
-{{/* What makes this chart the api's (the shared templates ask for these). */}}
+{{/* What makes this chart the api's: answers to the hooks of the shop-lib library chart (its templates/_hooks.tpl). */}}
 
 {{- define "shop.envPrefix" -}}API{{- end -}}
 {{- define "shop.configKind" -}}APIConfig{{- end -}}
@@ -8,17 +8,8 @@
 {{- dict "databaseURL" "DATABASE_URL" "redisURL" "REDIS_URL" "bootstrapAdminPassword" "AUTH_BOOTSTRAP_ADMIN_PASSWORD" | toJson -}}
 {{- end -}}
 
-{{/* After SIGTERM: drainDelay, then in-flight requests get shutdownTimeout. */}}
-{{- define "shop.drainSeconds" -}}
-{{- addf (include "shop.durationSeconds" .Values.config.http.drainDelay | float64) (include "shop.durationSeconds" .Values.config.http.shutdownTimeout | float64) -}}
-{{- end -}}
-
-{{- define "shop.hpaEnabled" -}}
-{{- if .Values.autoscaling.enabled }}true{{ end -}}
-{{- end -}}
-
 {{- define "shop.jwtSecretName" -}}
-{{- .Values.jwt.existingSecret | default (printf "%s-jwt" (include "shop.fullname" .)) -}}
+{{- .Values.jwt.existingSecret | default (printf "%s-jwt" (include "shop-lib.fullname" .)) -}}
 {{- end -}}
 
 {{/* Volumes and mounts only the api has: the JWT signing keys. */}}
@@ -37,13 +28,4 @@
   mountPath: {{ .Values.config.auth.keysDir }}
   readOnly: true
 {{- end }}
-{{- end -}}
-
-{{/* Something other than the Deployment owns the replica count. */}}
-{{- define "shop.autoscaled" -}}
-{{- include "shop.hpaEnabled" . -}}
-{{- end -}}
-
-{{/* Environment only the api has (none). */}}
-{{- define "shop.extraEnv" -}}
 {{- end -}}

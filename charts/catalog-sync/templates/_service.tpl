@@ -1,4 +1,10 @@
-{{/* What makes this chart the catalog-sync's (the shared templates ask for these). */}}
+{{/*
+What makes this chart the catalog-sync's: answers to the hooks of the
+shop-lib library chart (its templates/_hooks.tpl). No autoscaling values, so
+no HPA: the work is bounded by Directus, not by this process's CPU (see
+replicaCount in values.yaml). After SIGTERM the relay finishes its batch
+while the admin server drains (the default drainSeconds).
+*/}}
 
 {{- define "shop.envPrefix" -}}SYNC{{- end -}}
 {{- define "shop.configKind" -}}CatalogSyncConfig{{- end -}}
@@ -6,25 +12,4 @@
 {{/* Secret fields: values key -> environment name after SYNC_ (each read from <NAME>_FILE). */}}
 {{- define "shop.secretFields" -}}
 {{- dict "databaseURL" "DATABASE_URL" "directusToken" "DIRECTUS_TOKEN" "directusAdminToken" "DIRECTUS_ADMIN_TOKEN" | toJson -}}
-{{- end -}}
-
-{{/* After SIGTERM the relay finishes its batch, then the admin server drains: drainDelay + shutdownTimeout. */}}
-{{- define "shop.drainSeconds" -}}
-{{- addf (include "shop.durationSeconds" .Values.config.http.drainDelay | float64) (include "shop.durationSeconds" .Values.config.http.shutdownTimeout | float64) -}}
-{{- end -}}
-
-{{/*
-No autoscaling: the work is bounded by Directus, not by this process's CPU
-(see replicaCount in values.yaml).
-*/}}
-{{- define "shop.hpaEnabled" -}}
-{{- end -}}
-{{- define "shop.autoscaled" -}}
-{{- end -}}
-
-{{- define "shop.extraEnv" -}}
-{{- end -}}
-{{- define "shop.extraVolumes" -}}
-{{- end -}}
-{{- define "shop.extraVolumeMounts" -}}
 {{- end -}}

@@ -1,4 +1,4 @@
-{{/* What makes this chart the order-worker's (the shared templates ask for these). */}}
+{{/* What makes this chart the order-worker's: answers to the hooks of the shop-lib library chart (its templates/_hooks.tpl). */}}
 
 {{- define "shop.envPrefix" -}}WORKER{{- end -}}
 {{- define "shop.configKind" -}}OrderWorkerConfig{{- end -}}
@@ -18,8 +18,8 @@ the middle costs latency, never an order.
 */}}
 {{- define "shop.drainSeconds" -}}
 {{- $c := .Values.config -}}
-{{- $server := addf (include "shop.durationSeconds" $c.http.drainDelay | float64) (include "shop.durationSeconds" $c.http.shutdownTimeout | float64) -}}
-{{- $consumer := addf (include "shop.durationSeconds" $c.http.drainDelay | float64) (include "shop.durationSeconds" $c.consumer.block | float64) (include "shop.durationSeconds" $c.consumer.drainTimeout | float64) -}}
+{{- $server := addf (include "shop-lib.durationSeconds" $c.http.drainDelay | float64) (include "shop-lib.durationSeconds" $c.http.shutdownTimeout | float64) -}}
+{{- $consumer := addf (include "shop-lib.durationSeconds" $c.http.drainDelay | float64) (include "shop-lib.durationSeconds" $c.consumer.block | float64) (include "shop-lib.durationSeconds" $c.consumer.drainTimeout | float64) -}}
 {{- maxf $server $consumer -}}
 {{- end -}}
 
@@ -30,11 +30,4 @@ the middle costs latency, never an order.
 {{/* KEDA (through the HPA it manages) or the chart's HPA owns the replica count. */}}
 {{- define "shop.autoscaled" -}}
 {{- if ne .Values.autoscaling.mode "none" }}true{{ end -}}
-{{- end -}}
-
-{{- define "shop.extraEnv" -}}
-{{- end -}}
-{{- define "shop.extraVolumes" -}}
-{{- end -}}
-{{- define "shop.extraVolumeMounts" -}}
 {{- end -}}

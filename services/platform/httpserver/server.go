@@ -23,7 +23,7 @@ import (
 
 // Config is the HTTP part of every service's configuration document.
 type Config struct {
-	Addr              string        `json:"addr"`
+	Addr              string        `json:"addr" jsonschema:"pattern=^[^:]*:[0-9]+$"`
 	ReadHeaderTimeout time.Duration `json:"readHeaderTimeout"`
 	ReadTimeout       time.Duration `json:"readTimeout"`
 	WriteTimeout      time.Duration `json:"writeTimeout"`
@@ -32,7 +32,7 @@ type Config struct {
 	// closes, so load balancers stop sending new requests first.
 	DrainDelay      time.Duration `json:"drainDelay"`
 	ShutdownTimeout time.Duration `json:"shutdownTimeout"`
-	MaxBodyBytes    int64         `json:"maxBodyBytes"`
+	MaxBodyBytes    int64         `json:"maxBodyBytes" jsonschema:"minimum=1024"`
 }
 
 // DefaultConfig listens on addr with conservative timeouts.

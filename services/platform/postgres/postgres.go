@@ -21,7 +21,7 @@ type Config struct {
 	// URL is a libpq connection string or postgres:// URL; it usually holds
 	// the password, so it is a secret.
 	URL            config.Secret `json:"url"`
-	MaxConns       int32         `json:"maxConns"`
+	MaxConns       int32         `json:"maxConns" jsonschema:"minimum=1,maximum=1000"`
 	ConnectTimeout time.Duration `json:"connectTimeout"`
 }
 

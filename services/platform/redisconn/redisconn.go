@@ -23,7 +23,7 @@ type Config struct {
 	DialTimeout  time.Duration `json:"dialTimeout"`
 	ReadTimeout  time.Duration `json:"readTimeout"`
 	WriteTimeout time.Duration `json:"writeTimeout"`
-	PoolSize     int           `json:"poolSize"`
+	PoolSize     int           `json:"poolSize" jsonschema:"minimum=1"`
 }
 
 // DefaultConfig points at a local development Redis.

@@ -17,11 +17,11 @@ import (
 
 // Config is the telemetry part of every service's configuration document.
 type Config struct {
-	LogLevel string `json:"logLevel"`
+	LogLevel string `json:"logLevel" jsonschema:"enum=debug|info|warn|error"`
 	// OTLPEndpoint is an OTLP/HTTP base URL such as http://127.0.0.1:4318;
 	// empty disables trace export (spans are still propagated).
 	OTLPEndpoint string  `json:"otlpEndpoint"`
-	SampleRatio  float64 `json:"sampleRatio"`
+	SampleRatio  float64 `json:"sampleRatio" jsonschema:"minimum=0,maximum=1"`
 }
 
 // DefaultConfig is what services start from.

@@ -252,11 +252,7 @@ func (e *evaluator) builtins() starlark.StringDict {
 	u["k8s_namespace"] = e.define(sig("k8s_namespace"), func(*starlark.Thread, map[string]starlark.Value) (starlark.Value, error) {
 		return starlark.String("default"), nil
 	})
-	u["local"] = e.define(sig("local", "command", "quiet?", "command_bat?", "echo_off?", "env?", "dir?", "stdin?"),
-		func(*starlark.Thread, map[string]starlark.Value) (starlark.Value, error) {
-			// Never run: the evaluation must not depend on the machine.
-			return Blob{Source: "local"}, nil
-		})
+	u["local"] = e.define(sig("local", "command", "quiet?", "command_bat?", "echo_off?", "env?", "dir?", "stdin?"), e.local)
 	u["blob"] = e.define(sig("blob", "contents"), func(_ *starlark.Thread, a map[string]starlark.Value) (starlark.Value, error) {
 		return Blob{Text: Str(a["contents"]), Source: "blob"}, nil
 	})
@@ -455,6 +451,27 @@ func (e *evaluator) k8sYAML(t *starlark.Thread, a map[string]starlark.Value) (st
 		}
 	}
 	return starlark.None, nil
+}
+
+// local runs `helm dependency build CHART` with the given helm binary, as
+// Tilt would: helm() renders a chart with dependencies only after it. Any
+// other command is never run: the evaluation must not depend on the
+// machine.
+func (e *evaluator) local(t *starlark.Thread, a map[string]starlark.Value) (starlark.Value, error) {
+	argv := Strs(a["command"])
+	if len(argv) != 4 || argv[0] != "helm" || argv[1] != "dependency" || argv[2] != "build" {
+		return Blob{Source: "local"}, nil
+	}
+	if e.opts.Helm == "" {
+		return nil, errors.New("local: no helm binary given")
+	}
+	cmd := exec.Command(e.opts.Helm, argv[1:]...)
+	cmd.Dir = e.dir(t)
+	out, err := cmd.CombinedOutput()
+	if err != nil {
+		return nil, fmt.Errorf("local %s: %v\n%s", strings.Join(argv, " "), err, out)
+	}
+	return Blob{Text: string(out), Source: "local"}, nil
 }
 
 var helmTestSource = regexp.MustCompile(`(?m)^# Source: .*/tests/`)

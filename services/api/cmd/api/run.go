@@ -32,6 +32,7 @@ commands:
   gen-key        --dir D --kid K [--if-missing]   write a new ES256 signing key D/K.pem
                  (--if-missing: keep an existing D/K.pem and exit 0, for init containers)
   print-config   show the effective configuration, secrets masked
+  config-schema  print the JSON Schema of the configuration document
   version        print the version
 
 Configuration: an APIConfig document (--config or API_CONFIG), every field
@@ -47,6 +48,9 @@ func run(ctx context.Context, args []string, level *slog.LevelVar) error {
 	cmd, rest, cfgPath := inv.Command, inv.Args, inv.ConfigPath
 	if cmd == "gen-key" {
 		return genKey(rest)
+	}
+	if cmd == "config-schema" {
+		return apiconfig.Loader.FprintSchema(os.Stdout)
 	}
 	doc, err := apiconfig.Loader.Load(cfgPath)
 	if err != nil {

@@ -33,8 +33,8 @@ type Spec struct {
 
 // Auth configures tokens and passwords.
 type Auth struct {
-	Issuer   string `json:"issuer"`
-	Audience string `json:"audience"`
+	Issuer   string `json:"issuer" jsonschema:"minLength=1"`
+	Audience string `json:"audience" jsonschema:"minLength=1"`
 	// KeysDir holds ECDSA P-256 private keys as <kid>.pem files. Every key
 	// verifies; ActiveKeyID signs. Rotate by adding a file, switching
 	// ActiveKeyID, and removing the old file after AccessTokenTTL.
@@ -48,8 +48,8 @@ type Auth struct {
 	// 0 = no grace.
 	RefreshReuseGrace time.Duration `json:"refreshReuseGrace"`
 	// Argon2id cost; the defaults follow the OWASP minimum (19 MiB, t=2, p=1).
-	PasswordMemoryKB   uint32 `json:"passwordMemoryKB"`
-	PasswordIterations uint32 `json:"passwordIterations"`
+	PasswordMemoryKB   uint32 `json:"passwordMemoryKB" jsonschema:"minimum=1024"`
+	PasswordIterations uint32 `json:"passwordIterations" jsonschema:"minimum=1"`
 	// AccountCheckTTL: a deleted account's tokens stop working within this
 	// time (existence is cached this long); 0 disables the check.
 	AccountCheckTTL time.Duration  `json:"accountCheckTTL"`
@@ -64,12 +64,12 @@ type BootstrapAdmin struct {
 
 // RateLimit bounds abuse; counters live in Redis so limits hold across replicas.
 type RateLimit struct {
-	LoginPerAccount int           `json:"loginPerAccount"`
-	LoginPerIP      int           `json:"loginPerIP"`
+	LoginPerAccount int           `json:"loginPerAccount" jsonschema:"minimum=1"`
+	LoginPerIP      int           `json:"loginPerIP" jsonschema:"minimum=1"`
 	LoginWindow     time.Duration `json:"loginWindow"`
-	RegisterPerIP   int           `json:"registerPerIP"`
+	RegisterPerIP   int           `json:"registerPerIP" jsonschema:"minimum=1"`
 	RegisterWindow  time.Duration `json:"registerWindow"`
-	OrdersPerUser   int           `json:"ordersPerUser"`
+	OrdersPerUser   int           `json:"ordersPerUser" jsonschema:"minimum=1"`
 	OrdersWindow    time.Duration `json:"ordersWindow"`
 }
 
@@ -82,12 +82,12 @@ type Orders struct {
 	LiveHeartbeat time.Duration `json:"liveHeartbeat"`
 	// MaxLiveStreamsPerUser bounds one user's open live status streams per
 	// api replica (429 beyond).
-	MaxLiveStreamsPerUser int `json:"maxLiveStreamsPerUser"`
+	MaxLiveStreamsPerUser int `json:"maxLiveStreamsPerUser" jsonschema:"minimum=1,maximum=1000"`
 }
 
 // CORS lists the browser origins (storefront, Appsmith) allowed to call the api.
 type CORS struct {
-	AllowedOrigins []string `json:"allowedOrigins"`
+	AllowedOrigins []string `json:"allowedOrigins" jsonschema:"pattern=^https?://[^/]+/?$"`
 }
 
 // Loader reads the api's document.

@@ -23,6 +23,7 @@ commands:
   ensure-schema  create the Directus products collection, its missing fields
                  and the public read permission, then exit
   print-config   show the effective configuration, secrets masked
+  config-schema  print the JSON Schema of the configuration document
   version        print the version
 
 Configuration: a CatalogSyncConfig document (--config or SYNC_CONFIG),
@@ -35,6 +36,9 @@ func run(ctx context.Context, args []string, level *slog.LevelVar) error {
 		return err
 	}
 	cmd, cfgPath := inv.Command, inv.ConfigPath
+	if cmd == "config-schema" {
+		return syncconfig.Loader.FprintSchema(os.Stdout)
+	}
 	doc, err := syncconfig.Loader.Load(cfgPath)
 	if err != nil {
 		return err

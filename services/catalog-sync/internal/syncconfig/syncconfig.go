@@ -25,7 +25,7 @@ type Spec struct {
 	// REST API directly) or "n8n" (the webhook of the shipped n8n workflow,
 	// services/catalog-sync/n8n/catalog-sync-workflow.json, which writes to
 	// Directus). The reconcile talks to Directus directly in both modes.
-	Target    string    `json:"target"`
+	Target    string    `json:"target" jsonschema:"enum=directus|n8n"`
 	N8N       N8N       `json:"n8n"`
 	Relay     Relay     `json:"relay"`
 	Reconcile Reconcile `json:"reconcile"`
@@ -34,7 +34,7 @@ type Spec struct {
 // Directus is the target CMS.
 type Directus struct {
 	// URL is the Directus base URL, without a trailing slash.
-	URL string `json:"url"`
+	URL string `json:"url" jsonschema:"pattern=^https?://.*[^/]$"`
 	// Token is the static token of catalog-sync's service identity; it must
 	// be allowed to manage the products collection, its fields and the
 	// public policy's permissions on it. Required by serve, reconcile and
@@ -60,7 +60,7 @@ const (
 // N8N is the n8n workflow the relay pushes to when Target is "n8n".
 type N8N struct {
 	// WebhookURL is the production URL of the workflow's Webhook node.
-	WebhookURL string `json:"webhookURL"`
+	WebhookURL string `json:"webhookURL" jsonschema:"pattern=^https?://"`
 	// Timeout bounds each webhook call (the workflow makes up to two
 	// Directus requests before answering).
 	Timeout time.Duration `json:"timeout"`
@@ -71,7 +71,7 @@ type Relay struct {
 	// BatchSize is how many products one batch takes: all their pending
 	// events are settled, and only each product's newest snapshot is sent,
 	// all in one Directus batch write.
-	BatchSize int `json:"batchSize"`
+	BatchSize int `json:"batchSize" jsonschema:"minimum=1,maximum=1000"`
 	// FlushInterval is the least time between the starts of two batches
 	// while changes keep coming; after a quiet FlushInterval a change is
 	// pushed at once. Longer: fewer, larger Directus writes; shorter: less
@@ -80,7 +80,7 @@ type Relay struct {
 	// Concurrency is how many products are upserted at once when Directus
 	// refuses a batch write and the relay falls back to one request per
 	// product (to find the product at fault).
-	Concurrency int `json:"concurrency"`
+	Concurrency int `json:"concurrency" jsonschema:"minimum=1,maximum=64"`
 	// PollInterval is the fallback when no NOTIFY arrives (and how often
 	// events waiting for a retry are looked at).
 	PollInterval time.Duration `json:"pollInterval"`
@@ -90,7 +90,7 @@ type Relay struct {
 	RetryMax     time.Duration `json:"retryMax"`
 	// MaxAttempts: an event refused this often is dead-lettered (dead_at).
 	// Directus being unreachable does not count as an attempt.
-	MaxAttempts int `json:"maxAttempts"`
+	MaxAttempts int `json:"maxAttempts" jsonschema:"minimum=1"`
 }
 
 // Reconcile tunes the full comparison of Postgres and Directus.
@@ -98,7 +98,7 @@ type Reconcile struct {
 	// Interval between full reconciles in serve; 0 turns them off.
 	Interval time.Duration `json:"interval"`
 	// PageSize is how many products are compared and fixed per batch.
-	PageSize int `json:"pageSize"`
+	PageSize int `json:"pageSize" jsonschema:"minimum=1,maximum=5000"`
 }
 
 // Loader reads catalog-sync's document.

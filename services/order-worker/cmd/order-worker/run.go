@@ -24,6 +24,7 @@ commands:
   dlq list [--count N]  show dead letters (new_orders:dead) with their reasons
   dlq replay [ID ...]   put dead letters back on new_orders (all when no ID is given)
   print-config          show the effective configuration, secrets masked
+  config-schema         print the JSON Schema of the configuration document
   version               print the version
 
 Configuration: an OrderWorkerConfig document (--config or WORKER_CONFIG),
@@ -36,6 +37,9 @@ func run(ctx context.Context, args []string, level *slog.LevelVar) error {
 		return err
 	}
 	cmd, rest, cfgPath := inv.Command, inv.Args, inv.ConfigPath
+	if cmd == "config-schema" {
+		return workerconfig.Loader.FprintSchema(os.Stdout)
+	}
 	doc, err := workerconfig.Loader.Load(cfgPath)
 	if err != nil {
 		return err

@@ -33,22 +33,22 @@ type Consumer struct {
 	Name string `json:"name"`
 	// Concurrency is how many orders are in flight at once (hot-reloaded);
 	// it must exceed Transactions for orders to share transactions.
-	Concurrency int `json:"concurrency"`
+	Concurrency int `json:"concurrency" jsonschema:"minimum=1,maximum=1024"`
 	// Transactions is how many order transactions run at once (each holds
 	// one database connection).
-	Transactions int `json:"transactions"`
+	Transactions int `json:"transactions" jsonschema:"minimum=1"`
 	// MaxOrdersPerTransaction caps how many waiting orders one transaction
 	// decides together (group commit); 1 turns batching off.
-	MaxOrdersPerTransaction int `json:"maxOrdersPerTransaction"`
+	MaxOrdersPerTransaction int `json:"maxOrdersPerTransaction" jsonschema:"minimum=1,maximum=1000"`
 	// BatchSize is how many entries one XREADGROUP/XAUTOCLAIM fetches.
-	BatchSize int           `json:"batchSize"`
+	BatchSize int           `json:"batchSize" jsonschema:"minimum=1,maximum=1000"`
 	Block     time.Duration `json:"block"`
 	// ClaimIdle is how long an entry must sit unacknowledged with another
 	// consumer before this one takes it over (that consumer is presumed dead).
 	ClaimIdle     time.Duration `json:"claimIdle"`
 	ClaimInterval time.Duration `json:"claimInterval"`
 	// MaxDeliveries: an entry delivered more often goes to the dead letters.
-	MaxDeliveries int `json:"maxDeliveries"`
+	MaxDeliveries int `json:"maxDeliveries" jsonschema:"minimum=1"`
 	// ConsumerGCAfter removes group consumers idle this long with nothing pending.
 	ConsumerGCAfter time.Duration `json:"consumerGCAfter"`
 	// DrainTimeout bounds how long in-flight orders may finish after SIGTERM;
@@ -64,7 +64,7 @@ type Retry struct {
 
 // Notifier sends customers their order result besides the live status.
 type Notifier struct {
-	Kind string `json:"kind"` // none, log or smtp
+	Kind string `json:"kind" jsonschema:"enum=none|log|smtp"`
 	SMTP SMTP   `json:"smtp"`
 }
 

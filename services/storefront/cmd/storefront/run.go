@@ -21,6 +21,7 @@ const usage = `usage: storefront [--config FILE] [command]
 commands:
   serve          serve the shop (embedded SPA), /config.json, /livez /readyz /metrics (default)
   print-config   show the effective configuration
+  config-schema  print the JSON Schema of the configuration document
   version        print the version
 
 Configuration: a StorefrontConfig document (--config or STOREFRONT_CONFIG),
@@ -31,6 +32,9 @@ func run(ctx context.Context, args []string, level *slog.LevelVar) error {
 	inv, done, err := cmdline.Parse("storefront", "STOREFRONT", version, usage, args, os.Stdout)
 	if done || err != nil {
 		return err
+	}
+	if inv.Command == "config-schema" {
+		return frontconfig.Loader.FprintSchema(os.Stdout)
 	}
 	doc, err := frontconfig.Loader.Load(inv.ConfigPath)
 	if err != nil {

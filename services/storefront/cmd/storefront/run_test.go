@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"encoding/json"
 	"io"
 	"log/slog"
 	"net/http"
@@ -57,6 +58,33 @@ func TestBadConfigAndUnknownCommandAreErrors(t *testing.T) {
 	os.Unsetenv("STOREFRONT_DIRECTUS_URL")
 	if _, err := capture(t, "frobnicate"); err == nil || !strings.Contains(err.Error(), `unknown command "frobnicate"`) {
 		t.Fatalf("unknown command: %v", err)
+	}
+}
+
+// config-schema prints the document's JSON Schema (the chart's
+// values.schema.json is generated from it), even when the configuration in
+// the environment is broken: it reads none.
+func TestConfigSchema(t *testing.T) {
+	t.Setenv("STOREFRONT_DIRECTUS_URL", "cms.local")
+	out, err := capture(t, "config-schema")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var schema struct {
+		Title      string `json:"title"`
+		Properties struct {
+			Spec struct {
+				Properties map[string]struct {
+					Pattern string `json:"pattern"`
+				} `json:"properties"`
+			} `json:"spec"`
+		} `json:"properties"`
+	}
+	if err := json.Unmarshal([]byte(out), &schema); err != nil {
+		t.Fatalf("config-schema: %v\n%s", err, out)
+	}
+	if schema.Title != "StorefrontConfig" || schema.Properties.Spec.Properties["apiURL"].Pattern != "^https?://" {
+		t.Fatalf("config-schema:\n%s", out)
 	}
 }
 

@@ -20,9 +20,9 @@ type Spec struct {
 	Telemetry telemetry.Config  `json:"telemetry"`
 	// APIURL is the api's base URL as browsers reach it (no trailing slash).
 	// The api must list the storefront's origin in its CORS allowed origins.
-	APIURL string `json:"apiURL"`
+	APIURL string `json:"apiURL" jsonschema:"pattern=^https?://"`
 	// DirectusURL is the public Directus base URL the catalogue is read from.
-	DirectusURL string `json:"directusURL"`
+	DirectusURL string `json:"directusURL" jsonschema:"pattern=^https?://"`
 	// ImageSources are extra Content-Security-Policy img-src sources for
 	// product images (image_url), besides the storefront and Directus
 	// themselves: "https:" (any HTTPS host, the default) or a CDN origin.

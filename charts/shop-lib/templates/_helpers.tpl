@@ -1,12 +1,11 @@
 {{/*
-Shared helpers of the shop's service charts (names, labels, image, pod
-security, secrets). This file is identical in every chart under charts/ (a
-test in charts/test fails when the copies drift): what differs between the
-services lives in templates/_service.tpl.
+Helpers of the shop's service charts: names, labels, image, pod security,
+secrets, the configuration document. Named shop-lib.*; the shop.* names a
+chart answers itself are in _hooks.tpl.
 */}}
 
 {{/* Chart name, or nameOverride. */}}
-{{- define "shop.name" -}}
+{{- define "shop-lib.name" -}}
 {{- default .Chart.Name .Values.nameOverride | trunc 63 | trimSuffix "-" -}}
 {{- end -}}
 
@@ -14,7 +13,7 @@ services lives in templates/_service.tpl.
 Fully qualified name: fullnameOverride, or the release name when it already
 contains the chart name, or <release>-<chart>.
 */}}
-{{- define "shop.fullname" -}}
+{{- define "shop-lib.fullname" -}}
 {{- if .Values.fullnameOverride -}}
 {{- .Values.fullnameOverride | trunc 63 | trimSuffix "-" -}}
 {{- else -}}
@@ -27,14 +26,14 @@ contains the chart name, or <release>-<chart>.
 {{- end -}}
 {{- end -}}
 
-{{- define "shop.chart" -}}
+{{- define "shop-lib.chart" -}}
 {{- printf "%s-%s" .Chart.Name .Chart.Version | replace "+" "_" | trunc 63 | trimSuffix "-" -}}
 {{- end -}}
 
 {{/* Labels every object carries. */}}
-{{- define "shop.labels" -}}
-helm.sh/chart: {{ include "shop.chart" . }}
-{{ include "shop.selectorLabels" . }}
+{{- define "shop-lib.labels" -}}
+helm.sh/chart: {{ include "shop-lib.chart" . }}
+{{ include "shop-lib.selectorLabels" . }}
 app.kubernetes.io/version: {{ .Values.image.tag | default .Chart.AppVersion | trunc 63 | quote }}
 app.kubernetes.io/managed-by: {{ .Release.Service }}
 app.kubernetes.io/part-of: goshop
@@ -44,8 +43,8 @@ app.kubernetes.io/part-of: goshop
 {{- end -}}
 
 {{/* Labels that select this release's pods (Deployment, Service, PDB, NetworkPolicy). */}}
-{{- define "shop.selectorLabels" -}}
-app.kubernetes.io/name: {{ include "shop.name" . }}
+{{- define "shop-lib.selectorLabels" -}}
+app.kubernetes.io/name: {{ include "shop-lib.name" . }}
 app.kubernetes.io/instance: {{ .Release.Name }}
 {{- end -}}
 
@@ -53,26 +52,26 @@ app.kubernetes.io/instance: {{ .Release.Name }}
 Labels of the serving pods: the selector plus the component, so that hook
 and test pods of the release (other components) never become endpoints.
 */}}
-{{- define "shop.serverSelectorLabels" -}}
-{{ include "shop.selectorLabels" . }}
+{{- define "shop-lib.serverSelectorLabels" -}}
+{{ include "shop-lib.selectorLabels" . }}
 app.kubernetes.io/component: server
 {{- end -}}
 
 {{/* Pods with this label may reach the service when networkPolicy.allowExternal is false. */}}
-{{- define "shop.clientLabel" -}}
-{{ include "shop.fullname" . }}-client: "true"
+{{- define "shop-lib.clientLabel" -}}
+{{ include "shop-lib.fullname" . }}-client: "true"
 {{- end -}}
 
-{{- define "shop.serviceAccountName" -}}
+{{- define "shop-lib.serviceAccountName" -}}
 {{- if .Values.serviceAccount.create -}}
-{{- default (include "shop.fullname" .) .Values.serviceAccount.name -}}
+{{- default (include "shop-lib.fullname" .) .Values.serviceAccount.name -}}
 {{- else -}}
 {{- default "default" .Values.serviceAccount.name -}}
 {{- end -}}
 {{- end -}}
 
 {{/* repository:tag, or repository@digest when a digest is pinned. */}}
-{{- define "shop.image" -}}
+{{- define "shop-lib.image" -}}
 {{- if .Values.image.digest -}}
 {{- printf "%s@%s" .Values.image.repository .Values.image.digest -}}
 {{- else -}}
@@ -80,17 +79,17 @@ app.kubernetes.io/component: server
 {{- end -}}
 {{- end -}}
 
-{{- define "shop.configMapName" -}}
-{{- printf "%s-config" (include "shop.fullname" .) -}}
+{{- define "shop-lib.configMapName" -}}
+{{- printf "%s-config" (include "shop-lib.fullname" .) -}}
 {{- end -}}
 
 {{/* The port number of config.http.addr (":8080" -> 8080). */}}
-{{- define "shop.httpPort" -}}
+{{- define "shop-lib.httpPort" -}}
 {{- regexReplaceAll "^.*:" .Values.config.http.addr "" -}}
 {{- end -}}
 
 {{/* The configuration document the service reads (operator-style: apiVersion, kind, spec). */}}
-{{- define "shop.configDocument" -}}
+{{- define "shop-lib.configDocument" -}}
 apiVersion: shop.goshop.dev/v1alpha1
 kind: {{ include "shop.configKind" . }}
 spec:
@@ -101,10 +100,10 @@ spec:
 Secrets. The service reads each secret field from a file named by
 <PREFIX>_<FIELD>_FILE; the Secret (existingSecret or the chart-made one) is
 mounted at /etc/shop/secrets and only the fields whose key is set in
-secrets.keys are wired. shop.secretFields (in _service.tpl) maps each field
-to its environment name.
+secrets.keys are wired. The hook shop.secretFields maps each field to its
+environment name.
 */}}
-{{- define "shop.secretName" -}}
+{{- define "shop-lib.secretName" -}}
 {{- if include "shop.secretFields" . | fromJson -}}
 {{- if and .Values.secrets.existingSecret .Values.secrets.create -}}
 {{- fail "secrets: set either existingSecret or create, not both" -}}
@@ -112,15 +111,15 @@ to its environment name.
 {{- if .Values.secrets.existingSecret -}}
 {{- .Values.secrets.existingSecret -}}
 {{- else if .Values.secrets.create -}}
-{{- include "shop.fullname" . -}}
+{{- include "shop-lib.fullname" . -}}
 {{- end -}}
 {{- end -}}
 {{- end -}}
 
 {{/* The <PREFIX>_..._FILE variables of the wired secret fields (a YAML list of EnvVar). */}}
-{{- define "shop.secretFileEnv" -}}
+{{- define "shop-lib.secretFileEnv" -}}
 {{- $fields := include "shop.secretFields" . | fromJson -}}
-{{- if and $fields (include "shop.secretName" .) -}}
+{{- if and $fields (include "shop-lib.secretName" .) -}}
 {{- $prefix := include "shop.envPrefix" . -}}
 {{- range $field := keys $fields | sortAlpha }}
 {{- $key := index $.Values.secrets.keys $field }}
@@ -136,7 +135,7 @@ to its environment name.
 Seconds a Go duration string stands for ("1m30s" -> 90, "500ms" -> 0.5),
 for the termination grace period check.
 */}}
-{{- define "shop.durationSeconds" -}}
+{{- define "shop-lib.durationSeconds" -}}
 {{- $total := 0.0 -}}
 {{- range $part := regexFindAll "[0-9.]+(ns|us|µs|ms|s|m|h)" (toString .) -1 -}}
 {{- $n := regexFind "^[0-9.]+" $part | float64 -}}
@@ -149,10 +148,10 @@ for the termination grace period check.
 
 {{/*
 terminationGracePeriodSeconds must cover the preStop sleep plus the time
-the service itself takes to drain (shop.drainSeconds in _service.tpl), or
+the service itself takes to drain (the hook shop.drainSeconds), or
 the kubelet SIGKILLs it mid-drain.
 */}}
-{{- define "shop.terminationGracePeriodSeconds" -}}
+{{- define "shop-lib.terminationGracePeriodSeconds" -}}
 {{- $need := addf (.Values.lifecycle.preStopSleepSeconds | float64) (include "shop.drainSeconds" . | float64) -}}
 {{- $grace := .Values.terminationGracePeriodSeconds | float64 -}}
 {{- if le $grace $need -}}
@@ -162,7 +161,7 @@ the kubelet SIGKILLs it mid-drain.
 {{- end -}}
 
 {{/* The restricted pod security context (Pod Security Standard "restricted"). */}}
-{{- define "shop.podSecurityContext" -}}
+{{- define "shop-lib.podSecurityContext" -}}
 runAsNonRoot: true
 runAsUser: {{ .Values.podSecurityContext.runAsUser }}
 runAsGroup: {{ .Values.podSecurityContext.runAsGroup }}
@@ -171,7 +170,7 @@ seccompProfile:
   type: RuntimeDefault
 {{- end -}}
 
-{{- define "shop.containerSecurityContext" -}}
+{{- define "shop-lib.containerSecurityContext" -}}
 runAsNonRoot: true
 runAsUser: {{ .Values.podSecurityContext.runAsUser }}
 runAsGroup: {{ .Values.podSecurityContext.runAsGroup }}
@@ -185,7 +184,7 @@ seccompProfile:
 {{- end -}}
 
 {{/* GOMAXPROCS and GOMEMLIMIT follow the container's limits. */}}
-{{- define "shop.goRuntimeEnv" -}}
+{{- define "shop-lib.goRuntimeEnv" -}}
 - name: GOMAXPROCS
   valueFrom:
     resourceFieldRef:
@@ -196,4 +195,50 @@ seccompProfile:
     resourceFieldRef:
       resource: limits.memory
       divisor: "1"
+{{- end -}}
+
+{{/*
+The NetworkPolicy egress rules from networkPolicy.egress (name -> {enabled,
+ports, to}), sorted by name, enabled ones only; indented for spec.egress.
+*/}}
+{{- define "shop-lib.egressRules" -}}
+{{- range $name := keys . | sortAlpha }}
+{{- $rule := index $ $name }}
+{{- if $rule.enabled }}
+    # {{ $name }}
+    - ports:
+        {{- toYaml $rule.ports | nindent 8 }}
+      {{- with $rule.to }}
+      to:
+        {{- toYaml . | nindent 8 }}
+      {{- end }}
+{{- end }}
+{{- end }}
+{{- end -}}
+
+{{/* imagePullSecrets and priorityClassName of a pod template spec, when set. */}}
+{{- define "shop-lib.podPriority" -}}
+{{- with .Values.imagePullSecrets }}
+      imagePullSecrets:
+        {{- toYaml . | nindent 8 }}
+{{- end }}
+{{- with .Values.priorityClassName }}
+      priorityClassName: {{ . }}
+{{- end }}
+{{- end -}}
+
+{{/* nodeSelector, affinity and tolerations of a pod template spec, when set. */}}
+{{- define "shop-lib.podPlacement" -}}
+{{- with .Values.nodeSelector }}
+      nodeSelector:
+        {{- toYaml . | nindent 8 }}
+{{- end }}
+{{- with .Values.affinity }}
+      affinity:
+        {{- toYaml . | nindent 8 }}
+{{- end }}
+{{- with .Values.tolerations }}
+      tolerations:
+        {{- toYaml . | nindent 8 }}
+{{- end }}
 {{- end -}}
