@@ -178,14 +178,14 @@ start_directus() {
     as_pg "$PG_BIN/psql" -h 127.0.0.1 -p "$PG_PORT" -U postgres -tAc "SELECT 1 FROM pg_database WHERE datname='$db'" | grep -q 1 \
       || as_pg "$PG_BIN/createdb" -h 127.0.0.1 -p "$PG_PORT" -U postgres "$db"
   fi
-  mkdir -p "$STATE/directus/uploads" "$STATE/directus/extensions"
+  mkdir -p "$STATE/directus/uploads"
   [[ -f "$STATE/directus/secret" ]] || head -c 32 /dev/urandom | od -An -tx1 | tr -d ' \n' > "$STATE/directus/secret"
   local env=(PATH="$(dirname "$node"):/usr/bin:/bin" HOME="$STATE/directus" HOST=127.0.0.1 PORT="$DIRECTUS_PORT"
     PUBLIC_URL="http://127.0.0.1:$DIRECTUS_PORT" DB_CLIENT=pg DB_HOST=127.0.0.1 DB_PORT="$PG_PORT" DB_DATABASE="$db"
     DB_USER=postgres DB_PASSWORD= SECRET="$(cat "$STATE/directus/secret")" ADMIN_EMAIL=admin@example.com
     ADMIN_PASSWORD="$ADMIN_PASSWORD" ADMIN_TOKEN="$DIRECTUS_ADMIN_TOKEN" TELEMETRY=false PROJECT_OWNER_ENABLED=false
     LICENSE_KEY_MANAGEMENT_ENABLED=false AI_ENABLED=false EMAIL_VERIFY_SETUP=false PACKAGE_FILE_LOCATION="$home"
-    EXTENSIONS_PATH="$STATE/directus/extensions" STORAGE_LOCAL_ROOT="$STATE/directus/uploads" LOG_STYLE=raw
+    EXTENSIONS_PATH="$ROOT/services/catalog-sync/directus/extensions" STORAGE_LOCAL_ROOT="$STATE/directus/uploads" LOG_STYLE=raw
     CORS_ENABLED=true CORS_ORIGIN="http://127.0.0.1:$SHOP_PORT,http://localhost:$SHOP_PORT")
   local run="$home/node_modules/@directus/api/dist/cli/run.js"
   say "starting Directus on http://127.0.0.1:$DIRECTUS_PORT (logs: $STATE/directus.log)"

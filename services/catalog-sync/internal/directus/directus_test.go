@@ -166,6 +166,10 @@ func TestClientAgainstDirectus(t *testing.T) {
 		t.Fatalf("round trip differs:\n got %+v\nwant %+v", items[0], batch[0])
 	}
 
+	// Without the goshop-catalog extension, WriteBatch uses the REST API.
+	if ok, err := c.BulkAvailable(ctx); ok || err != nil {
+		t.Fatalf("BulkAvailable without the extension: %v %v", ok, err)
+	}
 	// WriteBatch: one item missing (created), one older (updated), one
 	// newer and one equal in Directus (stale, untouched), in one call.
 	cur := map[int64]directus.Item{}

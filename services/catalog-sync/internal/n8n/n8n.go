@@ -39,14 +39,7 @@ type Request struct {
 
 // Response is what the workflow answers on success.
 type Response struct {
-	Results []Result `json:"results"`
-}
-
-// Result is the workflow's word on one item: "created", "updated" or
-// "stale".
-type Result struct {
-	ID     directus.Int64 `json:"id"`
-	Result string         `json:"result"`
+	Results []directus.Result `json:"results"`
 }
 
 // Client pushes to one workflow webhook.
@@ -122,29 +115,15 @@ func (c *Client) WriteBatch(ctx context.Context, items []directus.Item) ([]direc
 	return outcomes(items, raw)
 }
 
-// outcomes maps the workflow's answer onto items, refusing an answer that
-// does not account for every item with a known result.
+// outcomes maps the workflow's answer onto items.
 func outcomes(items []directus.Item, raw []byte) ([]directus.Outcome, error) {
 	var out Response
 	if err := json.Unmarshal(raw, &out); err != nil {
 		return nil, fmt.Errorf("n8n answered 2xx with an unreadable body %.300q: %w", raw, err)
 	}
-	byID := make(map[directus.Int64]directus.Outcome, len(out.Results))
-	for _, r := range out.Results {
-		switch o := directus.Outcome(r.Result); o {
-		case directus.Created, directus.Updated, directus.Stale:
-			byID[r.ID] = o
-		default:
-			return nil, fmt.Errorf("n8n answered 2xx with result %q for product %d", r.Result, r.ID)
-		}
-	}
-	outs := make([]directus.Outcome, len(items))
-	for i, it := range items {
-		o, ok := byID[it.ID]
-		if !ok {
-			return nil, fmt.Errorf("n8n answered 2xx without a result for product %d", it.ID)
-		}
-		outs[i] = o
+	outs, err := directus.MatchOutcomes(items, out.Results)
+	if err != nil {
+		return nil, fmt.Errorf("n8n answered 2xx with %w", err)
 	}
 	return outs, nil
 }

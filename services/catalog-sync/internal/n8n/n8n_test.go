@@ -50,7 +50,7 @@ func TestUpsertMapsAnswers(t *testing.T) {
 		t.Fatalf("batch outcomes %v, err %v, request %+v", outs, err, got)
 	}
 	body = `{"results":[{"id":8,"result":"created"}]}`
-	if _, err := c.WriteBatch(ctx, []directus.Item{{ID: 8}, {ID: 9}}); err == nil || !strings.Contains(err.Error(), "without a result for product 9") {
+	if _, err := c.WriteBatch(ctx, []directus.Item{{ID: 8}, {ID: 9}}); err == nil || !strings.Contains(err.Error(), "no result for product 9") {
 		t.Fatalf("an answer missing an item: %v", err)
 	}
 	status, body = 500, `{"message":"Error in workflow"}`

@@ -49,7 +49,19 @@ type Directus struct {
 	AdminToken config.Secret `json:"adminToken"`
 	// Timeout bounds each Directus request.
 	Timeout time.Duration `json:"timeout"`
+	// BulkWrite: "auto" writes the relay's batches through the goshop-catalog
+	// Directus extension (services/catalog-sync/directus/extensions) when
+	// Directus has it and the token may use it — one statement per batch —
+	// and through the REST API otherwise; "off" always uses the REST API
+	// (e.g. when Directus flows must see every product write).
+	BulkWrite string `json:"bulkWrite" jsonschema:"enum=auto|off"`
 }
+
+// BulkWrite values.
+const (
+	BulkAuto = "auto"
+	BulkOff  = "off"
+)
 
 // Target values.
 const (
@@ -115,7 +127,7 @@ func Defaults() Spec {
 		HTTP:      httpserver.DefaultConfig(":8082"),
 		Telemetry: telemetry.DefaultConfig(),
 		Database:  postgres.DefaultConfig(),
-		Directus:  Directus{URL: "http://127.0.0.1:8055", Timeout: 10 * time.Second},
+		Directus:  Directus{URL: "http://127.0.0.1:8055", Timeout: 10 * time.Second, BulkWrite: BulkAuto},
 		Target:    TargetDirectus,
 		N8N:       N8N{WebhookURL: "http://127.0.0.1:5678/webhook/catalog-sync", Timeout: 30 * time.Second},
 		Relay: Relay{BatchSize: 500, FlushInterval: 250 * time.Millisecond, Concurrency: 8, PollInterval: 5 * time.Second, RetryInitial: 500 * time.Millisecond,
@@ -134,6 +146,7 @@ func (s *Spec) Validate() config.FieldErrors {
 	errs.Check(err == nil && (u.Scheme == "http" || u.Scheme == "https") && u.Host != "" && !strings.HasSuffix(s.Directus.URL, "/"),
 		"spec.directus.url", "must be an http(s) base URL without a trailing slash, such as http://127.0.0.1:8055")
 	errs.Check(s.Directus.Timeout >= 100*time.Millisecond, "spec.directus.timeout", "must be at least 100ms")
+	errs.Check(s.Directus.BulkWrite == BulkAuto || s.Directus.BulkWrite == BulkOff, "spec.directus.bulkWrite", `must be "auto" or "off"`)
 	errs.Check(s.Target == TargetDirectus || s.Target == TargetN8N, "spec.target", `must be "directus" or "n8n"`)
 	if s.Target == TargetN8N {
 		w, err := url.Parse(s.N8N.WebhookURL)

@@ -8,6 +8,7 @@ import (
 	"log/slog"
 	"net/http"
 	"os"
+	"path/filepath"
 	"sort"
 	"testing"
 	"time"
@@ -30,13 +31,26 @@ type env struct {
 	log    *slog.Logger
 }
 
-// newEnv starts one Directus with the schema applied and a migrated shop
-// database.
+// newEnv starts one Directus with the goshop-catalog extension (as make
+// dev, compose and the kind cluster run it) and the schema applied, and a
+// migrated shop database.
 func newEnv(t *testing.T) *env { return newEnvB(t) }
 
-func newEnvB(t testing.TB) *env {
+// newEnvREST is newEnv with a Directus without the extension: batches go
+// through the REST API.
+func newEnvREST(t *testing.T) *env { return newEnvB(t, false) }
+
+func newEnvB(t testing.TB, withExtension ...bool) *env {
 	t.Helper()
-	d := testenv.Directus(t)
+	var opts []testenv.DirectusOption
+	if len(withExtension) == 0 || withExtension[0] {
+		ext, err := filepath.Abs("../../directus/extensions/goshop-catalog")
+		if err != nil {
+			t.Fatal(err)
+		}
+		opts = append(opts, testenv.DirectusExtension(ext))
+	}
+	d := testenv.Directus(t, opts...)
 	dbURL := testenv.MigratedDatabase(t)
 	db, err := pgxpool.New(context.Background(), dbURL)
 	if err != nil {

@@ -109,6 +109,16 @@ func runRelay(t testing.TB, r *relay.Relay) {
 	t.Cleanup(func() { cancel(); <-done })
 }
 
+// sampleSum is the sum of h's observations.
+func sampleSum(t testing.TB, h prometheus.Histogram) float64 {
+	t.Helper()
+	var m dto.Metric
+	if err := h.Write(&m); err != nil {
+		t.Fatal(err)
+	}
+	return m.GetHistogram().GetSampleSum()
+}
+
 // sampleCount is how many observations h has seen.
 func sampleCount(t testing.TB, h prometheus.Histogram) uint64 {
 	t.Helper()

@@ -190,7 +190,8 @@ func (e *env) waitDecided(t testing.TB, n int, timeout time.Duration) {
 }
 
 // requestCounter is a reverse proxy in front of Directus that counts the
-// requests catalog-sync sends, by method, on the products collection.
+// requests catalog-sync sends, by method, on the products collection
+// (REST API or the goshop-catalog extension).
 type requestCounter struct {
 	URL string
 	mu  sync.Mutex
@@ -206,7 +207,7 @@ func countRequests(t testing.TB, target string) *requestCounter {
 	c := &requestCounter{n: map[string]int{}}
 	proxy := httputil.NewSingleHostReverseProxy(u)
 	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		if strings.HasPrefix(r.URL.Path, "/items/products") {
+		if strings.HasPrefix(r.URL.Path, "/items/products") || strings.HasPrefix(r.URL.Path, "/goshop-catalog") {
 			c.mu.Lock()
 			c.n[r.Method]++
 			c.mu.Unlock()

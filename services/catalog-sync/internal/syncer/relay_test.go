@@ -32,14 +32,15 @@ func startRelayB(t testing.TB, e *env, cfg relay.Config) *relay.Metrics {
 	return m
 }
 
-// (b) and (d) share one Directus: the relay delivers creates, updates and
+// (b) and (d) share one Directus (without the goshop-catalog extension:
+// the REST batch write): the relay delivers creates, updates and
 // archives, sends only each product's newest snapshot (the older events are
 // settled as superseded), never lets an older version win, and
 // dead-letters what it cannot read or what Directus keeps refusing; then
 // the reconcile undoes edits, deletions and additions made in Directus
 // directly.
 func TestRelayThenReconcile(t *testing.T) {
-	e := newEnv(t)
+	e := newEnvREST(t)
 	ctx := context.Background()
 
 	var ps []catalogevent.Product

@@ -59,6 +59,15 @@ func New(ctx context.Context, spec syncconfig.Spec, log *slog.Logger) (*Syncer, 
 	}, []string{"target", "method"})
 	metrics.Registry.MustRegister(requests)
 	dc.CountRequests(requests.MustCurryWith(prometheus.Labels{"target": "directus"}))
+	bulk := prometheus.NewGauge(prometheus.GaugeOpts{
+		Name: "shop_catalog_directus_bulk_write",
+		Help: "1 while the relay writes batches through the goshop-catalog Directus extension (one statement per batch), 0 while it uses the REST batch write.",
+	})
+	metrics.Registry.MustRegister(bulk)
+	dc.ReportBulk(bulk)
+	if spec.Directus.BulkWrite == syncconfig.BulkOff {
+		dc.DisableBulk()
+	}
 	s := &Syncer{DB: db, Directus: dc, spec: spec, log: log}
 	// The relay pushes to Directus directly, or through the n8n workflow;
 	// the reconcile always reads and fixes Directus directly.
@@ -111,6 +120,17 @@ func (s *Syncer) EnsureSchema(ctx context.Context) error {
 			return err
 		}
 		s.log.Info("directus service identity ensured", "user", directus.IdentityEmail, "policy", directus.IdentityPolicy, "changed", changed)
+	}
+	if s.spec.Target == syncconfig.TargetDirectus {
+		bulk, err := s.Directus.BulkAvailable(ctx)
+		if err != nil {
+			return err
+		}
+		path := "REST batch write (install the goshop-catalog Directus extension for one statement per batch: docs/catalog-sync.md)"
+		if bulk {
+			path = "goshop-catalog extension (one statement per batch)"
+		}
+		s.log.Info("directus write path", "bulk_write", s.spec.Directus.BulkWrite, "path", path)
 	}
 	s.log.Info("directus schema ensured", "changed", rep.Changed(), "created_collection", rep.CreatedCollection,
 		"created_fields", rep.CreatedFields, "granted_public_read", rep.PublicRead, "removed_public", rep.RemovedPublic,
