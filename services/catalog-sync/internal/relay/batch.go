@@ -39,20 +39,38 @@ type pushed struct {
 	unavailable bool // the target is away: nobody's fault, nothing recorded
 }
 
-// heads locks the oldest pending event of up to $1 products (see the
-// ordering rule in the package comment); eligible only when not waiting
-// for a retry.
+// selectHeads lists the oldest pending event of every product that has
+// one, with a loose index scan over catalog_outbox_pending_product: one
+// index probe per product, so its cost grows with the products that have
+// pending events (at most the catalogue), not with the events, and no
+// planner estimate can turn it into a scan per event.
 const selectHeads = `
-SELECT o.product_id
-FROM catalog_outbox o
-WHERE o.processed_at IS NULL AND o.dead_at IS NULL
-  AND (o.next_attempt_at IS NULL OR o.next_attempt_at <= now())
-  AND NOT EXISTS (SELECT 1 FROM catalog_outbox e
-                  WHERE e.product_id = o.product_id AND e.id < o.id
-                    AND e.processed_at IS NULL AND e.dead_at IS NULL)
-ORDER BY o.id
-LIMIT $1
-FOR UPDATE OF o SKIP LOCKED`
+WITH RECURSIVE heads AS (
+  (SELECT product_id, id FROM catalog_outbox
+   WHERE processed_at IS NULL AND dead_at IS NULL
+   ORDER BY product_id, id LIMIT 1)
+  UNION ALL
+  SELECT n.product_id, n.id FROM heads h, LATERAL (
+    SELECT product_id, id FROM catalog_outbox
+    WHERE processed_at IS NULL AND dead_at IS NULL AND product_id > h.product_id
+    ORDER BY product_id, id LIMIT 1) n
+)
+SELECT h.id FROM heads h JOIN catalog_outbox o ON o.id = h.id
+WHERE o.next_attempt_at IS NULL OR o.next_attempt_at <= now()
+ORDER BY h.id
+LIMIT 2 * $1::int`
+
+// lockHeads locks up to $2 of the listed heads (twice as many are listed,
+// so a second replica finds work past the first one's batch) that are
+// still pending and that no other relay holds. A locked head is still its product's oldest pending event:
+// events of one product are inserted under that product's row lock, so
+// none with a lower id can commit later.
+const lockHeads = `
+SELECT product_id FROM catalog_outbox
+WHERE id = ANY($1) AND processed_at IS NULL AND dead_at IS NULL
+ORDER BY id
+LIMIT $2
+FOR UPDATE SKIP LOCKED`
 
 // selectEvents reads every pending event of the locked products. Events
 // inserted after this read stay pending for the next batch.
@@ -69,6 +87,7 @@ ORDER BY product_id, id`
 // products it could not confirm stay pending, the rest is committed, and
 // the error is returned.
 func (r *Relay) Batch(ctx context.Context) (settled int, full bool, err error) {
+	began := time.Now()
 	tx, err := r.db.Begin(ctx)
 	if err != nil {
 		return 0, false, fmt.Errorf("begin relay transaction: %w", err)
@@ -81,15 +100,26 @@ func (r *Relay) Batch(ctx context.Context) (settled int, full bool, err error) {
 	if err != nil {
 		return 0, false, fmt.Errorf("select outbox batch: %w", err)
 	}
-	ids, err := pgx.CollectRows(rows, pgx.RowTo[int64])
-	if err != nil || len(ids) == 0 {
+	heads, err := pgx.CollectRows(rows, pgx.RowTo[int64])
+	if err != nil || len(heads) == 0 {
 		return 0, false, err
 	}
+	if rows, err = tx.Query(ctx, lockHeads, heads, r.cfg.BatchSize); err != nil {
+		return 0, false, fmt.Errorf("lock outbox batch: %w", err)
+	}
+	ids, err := pgx.CollectRows(rows, pgx.RowTo[int64])
+	full = len(heads) > r.cfg.BatchSize
+	if err != nil || len(ids) == 0 {
+		return 0, full, err
+	}
+	locked := time.Now()
 	products, err := r.load(ctx, tx, ids)
 	if err != nil {
 		return 0, false, err
 	}
+	loaded := time.Now()
 	r.push(ctx, products)
+	pushed := time.Now()
 	settled, pause, err := r.record(ctx, tx, products)
 	if err != nil {
 		return 0, false, err // a database error: roll back, nothing is marked
@@ -97,7 +127,10 @@ func (r *Relay) Batch(ctx context.Context) (settled int, full bool, err error) {
 	if err := tx.Commit(ctx); err != nil {
 		return 0, false, fmt.Errorf("commit relay batch: %w", err)
 	}
-	return settled, len(ids) == r.cfg.BatchSize, pause
+	r.metrics.BatchDuration.Observe(time.Since(began).Seconds())
+	r.log.Debug("batch settled", "products", len(products), "settled", settled, "lock", locked.Sub(began),
+		"load", loaded.Sub(locked), "push", pushed.Sub(loaded), "record", time.Since(pushed))
+	return settled, full, pause
 }
 
 // load reads the pending events of the products and decodes the snapshot

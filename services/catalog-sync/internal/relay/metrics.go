@@ -10,6 +10,7 @@ type Metrics struct {
 	Pending       prometheus.Gauge
 	Dead          prometheus.Gauge
 	BatchProducts prometheus.Histogram
+	BatchDuration prometheus.Histogram
 	Fallbacks     prometheus.Counter
 }
 
@@ -42,6 +43,11 @@ func NewMetrics(reg prometheus.Registerer) *Metrics {
 			Help:    "Products (one snapshot each) per batch the relay sends to Directus.",
 			Buckets: []float64{1, 2, 5, 10, 20, 50, 100, 200, 500, 1000},
 		}),
+		BatchDuration: prometheus.NewHistogram(prometheus.HistogramOpts{
+			Name:    "shop_catalog_relay_batch_duration_seconds",
+			Help:    "Time of one relay batch: lock the products, read their events, write Directus, settle the events, commit.",
+			Buckets: []float64{.005, .01, .025, .05, .1, .25, .5, 1, 2.5, 5, 10, 30},
+		}),
 		Fallbacks: prometheus.NewCounter(prometheus.CounterOpts{
 			Name: "shop_catalog_relay_batch_fallbacks_total",
 			Help: "Batch writes Directus refused, after which each product of the batch was upserted on its own.",
@@ -50,6 +56,6 @@ func NewMetrics(reg prometheus.Registerer) *Metrics {
 	for _, r := range []string{"created", "updated", "stale", "superseded"} {
 		m.Relayed.WithLabelValues(r)
 	}
-	reg.MustRegister(m.Relayed, m.Failed, m.Lag, m.Pending, m.Dead, m.BatchProducts, m.Fallbacks)
+	reg.MustRegister(m.Relayed, m.Failed, m.Lag, m.Pending, m.Dead, m.BatchProducts, m.BatchDuration, m.Fallbacks)
 	return m
 }

@@ -8,22 +8,34 @@ import (
 	"github.com/jackc/pgx/v5"
 )
 
-// settlement collects the rows one batch marks processed, for one UPDATE.
-type settlement struct {
-	ids      []int64
-	outcomes []string
-	tried    []int32 // 1 for the row that was sent, 0 for superseded rows
-}
+// settlement collects the rows one batch marks processed, by outcome.
+type settlement map[string][]int64
 
-func (s *settlement) add(id int64, outcome string, tried int32) {
-	s.ids, s.outcomes, s.tried = append(s.ids, id), append(s.outcomes, outcome), append(s.tried, tried)
+func (s settlement) add(id int64, outcome string) { s[outcome] = append(s[outcome], id) }
+
+// mark settles the rows in one UPDATE per outcome (id = ANY: the primary
+// key, whatever the planner thinks of the table's size). The sent row
+// counts an attempt; superseded rows were never tried.
+func (s settlement) mark(ctx context.Context, tx pgx.Tx) error {
+	for outcome, ids := range s {
+		tried := 1
+		if outcome == "superseded" {
+			tried = 0
+		}
+		_, err := tx.Exec(ctx, `UPDATE catalog_outbox SET processed_at = clock_timestamp(), outcome = $2,
+			attempts = attempts + $3, last_error = NULL WHERE id = ANY($1)`, ids, outcome, tried)
+		if err != nil {
+			return fmt.Errorf("mark %d outbox rows %s: %w", len(ids), outcome, err)
+		}
+	}
+	return nil
 }
 
 // record stores what happened to each product of a batch in tx. It returns
 // how many products it settled and, when the target was unavailable for
 // some, that error; a returned err is a database error.
 func (r *Relay) record(ctx context.Context, tx pgx.Tx, products []*product) (settled int, pause, err error) {
-	var done settlement
+	done := settlement{}
 	now := time.Now()
 	for _, p := range products {
 		for i, cause := range p.bad {
@@ -53,24 +65,18 @@ func (r *Relay) record(ctx context.Context, tx pgx.Tx, products []*product) (set
 				// would show the shop an older product, so they are
 				// settled as superseded and the product waits for its
 				// next change (and the reconcile).
-				r.supersede(p, &done, now)
+				r.supersede(p, done, now)
 			}
 		default:
-			done.add(p.events[p.send].id, string(res.out), 1)
+			done.add(p.events[p.send].id, string(res.out))
 			r.metrics.Relayed.WithLabelValues(string(res.out)).Inc()
 			r.metrics.Lag.Observe(now.Sub(p.events[p.send].createdAt).Seconds())
-			r.supersede(p, &done, now)
+			r.supersede(p, done, now)
 		}
 		settled++
 	}
-	if len(done.ids) > 0 {
-		_, err := tx.Exec(ctx, `UPDATE catalog_outbox o
-			SET processed_at = clock_timestamp(), outcome = s.outcome, attempts = o.attempts + s.tried, last_error = NULL
-			FROM unnest($1::bigint[], $2::text[], $3::int[]) AS s(id, outcome, tried)
-			WHERE o.id = s.id`, done.ids, done.outcomes, done.tried)
-		if err != nil {
-			return 0, nil, fmt.Errorf("mark %d outbox rows processed: %w", len(done.ids), err)
-		}
+	if err := done.mark(ctx, tx); err != nil {
+		return 0, nil, err
 	}
 	return settled, pause, nil
 }
@@ -78,12 +84,12 @@ func (r *Relay) record(ctx context.Context, tx pgx.Tx, products []*product) (set
 // supersede settles every decodable event of p older than the one sent.
 // Their changes reach Directus inside the newer snapshot, so their lag
 // ends with it too.
-func (r *Relay) supersede(p *product, done *settlement, now time.Time) {
+func (r *Relay) supersede(p *product, done settlement, now time.Time) {
 	for i, e := range p.events {
 		if _, bad := p.bad[i]; bad || i == p.send {
 			continue
 		}
-		done.add(e.id, "superseded", 0)
+		done.add(e.id, "superseded")
 		r.metrics.Relayed.WithLabelValues("superseded").Inc()
 		r.metrics.Lag.Observe(now.Sub(e.createdAt).Seconds())
 	}

@@ -54,8 +54,9 @@ func BenchmarkCatalogUnderOrderLoad(b *testing.B) {
 		lags, changes := e.eventLags(b, firstEvent)
 		shopper := seen()
 		reqs := counter.total() - reqsBefore
-		b.Logf("relay: %d batches (%.0f products each on average), %.0f fallbacks, failures unavailable %.0f refused %.0f; lag p90 %v p95 %v p99.9 %v max %v; requests %s",
+		b.Logf("relay: %d batches (%.0f products each on average, %.0f ms each), %.0f fallbacks, failures unavailable %.0f refused %.0f; lag p90 %v p95 %v p99.9 %v max %v; requests %s",
 			sampleCount(b, m.BatchProducts), sampleSum(b, m.BatchProducts)/float64(max(sampleCount(b, m.BatchProducts), 1)),
+			1000*sampleSum(b, m.BatchDuration)/float64(max(sampleCount(b, m.BatchDuration), 1)),
 			testutil.ToFloat64(m.Fallbacks), testutil.ToFloat64(m.Failed.WithLabelValues("unavailable")), testutil.ToFloat64(m.Failed.WithLabelValues("refused")),
 			pct(lags, 0.90), pct(lags, 0.95), pct(lags, 0.999), lags[len(lags)-1], counter)
 		name := fmt.Sprintf("catalogue under %d orders/s offered for %s (%d accepted, %.0f/s), %d products, 2 workers, 1 relay:",

@@ -20,3 +20,9 @@ END
 $$;
 CREATE TRIGGER catalog_outbox_notify AFTER INSERT ON catalog_outbox
     FOR EACH STATEMENT EXECUTE FUNCTION catalog_outbox_notify();
+
+-- Every order changes a few products, so the outbox takes thousands of
+-- inserts and updates a minute: vacuum and analyze it after 1 % of its rows
+-- changed rather than the default 20 % / 10 %, so its pending indexes stay
+-- small and its statistics current.
+ALTER TABLE catalog_outbox SET (autovacuum_vacuum_scale_factor = 0.01, autovacuum_analyze_scale_factor = 0.01);
