@@ -13,8 +13,9 @@
 # (-f: without it, bake also reads docker-compose.yml, which needs a .env.)
 #
 # The context is the repository root: a service builds in its own module with
-# GOWORK=off (its go.mod replaces the platform module with ../platform), so an
-# image needs those two modules only, not every module of go.work.
+# GOWORK=off (its go.mod replaces the platform and kernel modules with
+# ../platform and ../kernel), so an image needs those three modules only, not
+# every module of go.work.
 
 ARG GO_IMAGE=golang:1.26.11-bookworm
 ARG NODE_IMAGE=node:22.23.3-bookworm-slim
@@ -39,17 +40,20 @@ RUN --mount=type=cache,target=/root/.npm \
 COPY services/storefront/web/ ./
 RUN npm run build
 
-# The Go sources of SERVICE: the platform module and the service's module.
+# The Go sources of SERVICE: the platform and kernel modules and the
+# service's module.
 FROM --platform=$BUILDPLATFORM ${GO_IMAGE} AS go-src
 ARG SERVICE
 ENV GOWORK=off GOTOOLCHAIN=local CGO_ENABLED=0 GOFLAGS=-mod=readonly
 WORKDIR /src
 # Dependencies first: this layer stays cached until a go.mod/go.sum changes.
 COPY services/platform/go.mod services/platform/go.sum services/platform/
+COPY services/kernel/go.mod services/kernel/go.sum services/kernel/
 COPY services/${SERVICE}/go.mod services/${SERVICE}/go.sum services/${SERVICE}/
 RUN --mount=type=cache,target=/go/pkg/mod \
     cd services/${SERVICE} && go mod download
 COPY services/platform/ services/platform/
+COPY services/kernel/ services/kernel/
 COPY services/${SERVICE}/ services/${SERVICE}/
 
 # What the build starts from, picked by name with SERVICE: the Go sources,

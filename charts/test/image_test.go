@@ -265,6 +265,7 @@ func checkImage(root string, df dockerfile, rules []ignoreRule, t bakeTarget) []
 
 	// Everything copied from the build context exists and .dockerignore
 	// lets it through; every COPY --from names an earlier stage.
+	copied := map[string]bool{}
 	for _, st := range used {
 		for _, in := range b.expanded(st) {
 			if in.cmd != "COPY" {
@@ -283,6 +284,7 @@ func checkImage(root string, df dockerfile, rules []ignoreRule, t bakeTarget) []
 			}
 			for _, src := range args[:len(args)-1] {
 				src = strings.TrimSuffix(src, "/")
+				copied[src] = true
 				if matches, _ := filepath.Glob(filepath.Join(root, src)); len(matches) == 0 {
 					fail("line %d: COPY source %s does not exist in the repository", in.line, src)
 				} else if ignored(rules, src) {
@@ -292,9 +294,31 @@ func checkImage(root string, df dockerfile, rules []ignoreRule, t bakeTarget) []
 		}
 	}
 
+	// The build runs with GOWORK=off, so the modules the service's go.mod
+	// replaces with local directories (platform, kernel) must be copied in.
+	for _, dir := range localReplaces(root, svc) {
+		if !copied[dir] {
+			fail("the build does not copy %s, which services/%s/go.mod replaces a module with", dir, svc)
+		}
+	}
+
 	// The Node stage runs for an image that embeds a web app, and only for it.
 	checkWeb(root, svc, b, used, buildStage, fail)
 	return problems
+}
+
+// localReplaces lists the directories (relative to root) that the
+// service's go.mod replaces modules with.
+func localReplaces(root, svc string) []string {
+	b, err := os.ReadFile(filepath.Join(root, "services", svc, "go.mod"))
+	if err != nil {
+		return nil
+	}
+	var dirs []string
+	for _, m := range regexp.MustCompile(`=>\s*(\.\.?/\S+)`).FindAllStringSubmatch(string(b), -1) {
+		dirs = append(dirs, filepath.ToSlash(filepath.Clean(filepath.Join("services", svc, m[1]))))
+	}
+	return dirs
 }
 
 // listenPort is the port of spec.http.addr in the service's example
@@ -447,6 +471,7 @@ func TestImageChecksCatchBreaks(t *testing.T) {
 		{"runtime with a shell", "Dockerfile", "ARG RUNTIME_IMAGE=gcr.io/distroless/static-debian12:nonroot", "ARG RUNTIME_IMAGE=debian:12.12-slim", "want distroless"},
 		{"unpinned image", "Dockerfile", "ARG NODE_IMAGE=node:22.23.3-bookworm-slim", "ARG NODE_IMAGE=node", "not pinned"},
 		{"missing COPY source", "Dockerfile", "COPY services/platform/ services/platform/", "COPY services/platfrom/ services/platform/", "does not exist"},
+		{"replaced module not copied", "Dockerfile", "COPY services/kernel/ services/kernel/\n", "", "does not copy services/kernel"},
 		{"COPY source ignored", ".dockerignore", "\ncharts\n", "\ncharts\nservices/platform\n", "left out of the build context"},
 		{"cgo", "Dockerfile", "CGO_ENABLED=0", "CGO_ENABLED=1", "without CGO_ENABLED=0"},
 		{"not stripped", "Dockerfile", `-ldflags "-s -w -X`, `-ldflags "-X`, "without -s -w"},

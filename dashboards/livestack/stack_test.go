@@ -6,6 +6,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/goshop-platform/shop/services/kernel/schema/schematest"
 	"github.com/goshop-platform/shop/services/platform/testenv"
 )
 
@@ -52,7 +53,7 @@ func startStack(t *testing.T) *stack {
 	s := &stack{jaeger: testenv.Jaeger(t), redisURL: testenv.Redis(t)}
 	d := testenv.Directus(t)
 	s.directusURL = d.URL
-	db := testenv.MigratedDatabase(t)
+	db := schematest.MigratedDatabase(t)
 
 	keys := filepath.Join(t.TempDir(), "keys")
 	if out, err := exec.Command(bins["api"], "gen-key", "--dir", keys, "--kid", "k1").CombinedOutput(); err != nil {

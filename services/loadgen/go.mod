@@ -3,7 +3,7 @@ module github.com/goshop-platform/shop/services/loadgen
 go 1.26.8
 
 require (
-	github.com/goshop-platform/shop/services/platform v0.0.0-00010101000000-000000000000
+	github.com/goshop-platform/shop/services/platform v0.0.0
 	github.com/jackc/pgx/v5 v5.12.0
 	github.com/tsenart/vegeta/v12 v12.13.0
 	golang.org/x/sync v0.23.0
@@ -11,6 +11,7 @@ require (
 
 require (
 	github.com/cespare/xxhash/v2 v2.3.0 // indirect
+	github.com/goshop-platform/shop/services/kernel v0.0.0
 	github.com/influxdata/tdigest v0.0.1 // indirect
 	github.com/jackc/pgpassfile v1.0.0 // indirect
 	github.com/jackc/pgservicefile v0.0.0-20240606120523-5a60cdf6a761 // indirect
@@ -26,3 +27,5 @@ require (
 )
 
 replace github.com/goshop-platform/shop/services/platform => ../platform
+
+replace github.com/goshop-platform/shop/services/kernel => ../kernel

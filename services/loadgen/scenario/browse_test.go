@@ -11,6 +11,7 @@ import (
 	"github.com/jackc/pgx/v5/pgxpool"
 	vegeta "github.com/tsenart/vegeta/v12/lib"
 
+	"github.com/goshop-platform/shop/services/kernel/schema/schematest"
 	"github.com/goshop-platform/shop/services/loadgen/scenario"
 	"github.com/goshop-platform/shop/services/platform/testenv"
 )
@@ -20,7 +21,7 @@ import (
 // succeeds without a token.
 func TestBrowseReadsTheDirectusCatalogue(t *testing.T) {
 	d := testenv.Directus(t)
-	dbURL := testenv.MigratedDatabase(t)
+	dbURL := schematest.MigratedDatabase(t)
 	db, err := pgxpool.New(context.Background(), dbURL)
 	if err != nil {
 		t.Fatal(err)

@@ -12,6 +12,7 @@ import (
 
 	"github.com/jackc/pgx/v5/pgxpool"
 
+	"github.com/goshop-platform/shop/services/kernel/schema/schematest"
 	"github.com/goshop-platform/shop/services/platform/testenv"
 )
 
@@ -42,7 +43,7 @@ type stack struct {
 // worker is true, one order-worker.
 func newStack(t *testing.T, worker bool, apiEnv ...string) *stack {
 	t.Helper()
-	dbURL, redisURL := testenv.MigratedDatabase(t), testenv.Redis(t)
+	dbURL, redisURL := schematest.MigratedDatabase(t), testenv.Redis(t)
 	keys := t.TempDir()
 	if out, err := exec.Command(binary(t, "api"), "gen-key", "--dir", keys, "--kid", "k1").CombinedOutput(); err != nil {
 		t.Fatalf("api gen-key: %v\n%s", err, out)

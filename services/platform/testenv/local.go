@@ -15,9 +15,6 @@ import (
 	"time"
 
 	"github.com/jackc/pgx/v5"
-	"github.com/jackc/pgx/v5/pgxpool"
-
-	"github.com/goshop-platform/shop/services/platform/schema"
 )
 
 // pgProcess is a PostgreSQL server running from the installed binaries in a
@@ -120,9 +117,9 @@ type PostgresServer struct {
 	c *container
 }
 
-// NewPostgresServer starts a dedicated server for t with the shop's schema
-// in database "shop".
-func NewPostgresServer(t testing.TB) *PostgresServer {
+// NewPostgresServer starts a dedicated server for t whose database "shop"
+// prepare made ready.
+func NewPostgresServer(t testing.TB, prepare Prepare) *PostgresServer {
 	t.Helper()
 	s := &PostgresServer{}
 	bin, err := postgresBinDir()
@@ -144,18 +141,13 @@ func NewPostgresServer(t testing.TB) *PostgresServer {
 	}
 	ctx, cancel := ctxTimeout()
 	defer cancel()
-	pool, err := pgxpool.New(ctx, s.URL())
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer pool.Close()
-	if _, err := schema.Migrate(ctx, pool); err != nil {
-		t.Fatalf("testenv: migrate dedicated server: %v", err)
+	if err := prepare(ctx, s.URL()); err != nil {
+		t.Fatalf("testenv: prepare the dedicated server's database: %v", err)
 	}
 	return s
 }
 
-// URL of the migrated "shop" database.
+// URL of the prepared "shop" database.
 func (s *PostgresServer) URL() string { return withDatabase(s.adminURL(), "shop") }
 
 func (s *PostgresServer) adminURL() string {

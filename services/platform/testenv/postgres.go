@@ -1,6 +1,7 @@
 package testenv
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"net/url"
@@ -9,9 +10,6 @@ import (
 	"testing"
 
 	"github.com/jackc/pgx/v5"
-	"github.com/jackc/pgx/v5/pgxpool"
-
-	"github.com/goshop-platform/shop/services/platform/schema"
 )
 
 var (
@@ -19,10 +17,9 @@ var (
 	pgAdminURL string // a URL on the server with rights to create databases
 	pgErr      error
 
-	templateOnce sync.Once
-	templateName string
-	templateErr  error
-	createMu     sync.Mutex
+	templatesMu sync.Mutex
+	templates   = map[string]*template{}
+	createMu    sync.Mutex
 )
 
 func postgresServer() (string, error) {
@@ -52,18 +49,36 @@ func Database(t testing.TB) string {
 	return createDatabase(t, "")
 }
 
-// MigratedDatabase returns the URL of a fresh database holding the shop's
-// schema (all embedded migrations applied), dropped when t ends.
-func MigratedDatabase(t testing.TB) string {
+// Prepare makes an empty database ready, e.g. applies migrations; url names it.
+type Prepare func(ctx context.Context, url string) error
+
+// template is one prepared template database, built once per test binary.
+type template struct {
+	once sync.Once
+	name string
+	err  error
+}
+
+// TemplateDatabase returns the URL of a fresh database copied from a
+// template that prepare made ready once per test binary (keyed by key, so
+// each kind of database is prepared once), dropped when t ends.
+func TemplateDatabase(t testing.TB, key string, prepare Prepare) string {
 	t.Helper()
 	if _, err := postgresServer(); err != nil {
 		noPostgres(t, err)
 	}
-	templateOnce.Do(func() { templateName, templateErr = buildTemplate() })
-	if templateErr != nil {
-		t.Fatalf("testenv: prepare migrated template database: %v", templateErr)
+	templatesMu.Lock()
+	tpl := templates[key]
+	if tpl == nil {
+		tpl = &template{}
+		templates[key] = tpl
 	}
-	return createDatabase(t, templateName)
+	templatesMu.Unlock()
+	tpl.once.Do(func() { tpl.name, tpl.err = buildTemplate(key, prepare) })
+	if tpl.err != nil {
+		t.Fatalf("testenv: prepare template database %s: %v", key, tpl.err)
+	}
+	return createDatabase(t, tpl.name)
 }
 
 func createDatabase(t testing.TB, template string) string {
@@ -107,12 +122,12 @@ func adminExec(admin, stmt string) error {
 	return err
 }
 
-func buildTemplate() (string, error) {
+func buildTemplate(key string, prepare Prepare) (string, error) {
 	admin, err := postgresServer()
 	if err != nil {
 		return "", err
 	}
-	name := fmt.Sprintf("shop_template_%d", os.Getpid())
+	name := fmt.Sprintf("template_%s_%d", key, os.Getpid())
 	_ = adminExec(admin, "DROP DATABASE IF EXISTS "+pgx.Identifier{name}.Sanitize())
 	if err := adminExec(admin, "CREATE DATABASE "+pgx.Identifier{name}.Sanitize()); err != nil {
 		return "", err
@@ -122,13 +137,8 @@ func buildTemplate() (string, error) {
 	})
 	ctx, cancel := ctxTimeout()
 	defer cancel()
-	pool, err := pgxpool.New(ctx, withDatabase(admin, name))
-	if err != nil {
-		return "", err
-	}
-	defer pool.Close()
-	if _, err := schema.Migrate(ctx, pool); err != nil {
-		return "", fmt.Errorf("migrate template: %w", err)
+	if err := prepare(ctx, withDatabase(admin, name)); err != nil {
+		return "", fmt.Errorf("prepare template: %w", err)
 	}
 	return name, nil
 }

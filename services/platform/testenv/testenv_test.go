@@ -12,9 +12,21 @@ import (
 
 func TestMain(m *testing.M) { testenv.Main(m) }
 
-func TestMigratedDatabasesAreFreshAndSeparate(t *testing.T) {
+// prepareThings makes a database with one table, as a service's migrations
+// would.
+func prepareThings(ctx context.Context, url string) error {
+	c, err := pgx.Connect(ctx, url)
+	if err != nil {
+		return err
+	}
+	defer c.Close(ctx)
+	_, err = c.Exec(ctx, `CREATE TABLE things (name text PRIMARY KEY)`)
+	return err
+}
+
+func TestTemplateDatabasesAreFreshAndSeparate(t *testing.T) {
 	ctx := context.Background()
-	a, b := testenv.MigratedDatabase(t), testenv.MigratedDatabase(t)
+	a, b := testenv.TemplateDatabase(t, "things", prepareThings), testenv.TemplateDatabase(t, "things", prepareThings)
 	if a == b {
 		t.Fatalf("two calls returned the same database %s", a)
 	}
@@ -23,8 +35,8 @@ func TestMigratedDatabasesAreFreshAndSeparate(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer ca.Close(ctx)
-	if _, err := ca.Exec(ctx, `INSERT INTO products (sku, name, price_minor, currency, stock) VALUES ('A-1', 'A', 100, 'EUR', 5)`); err != nil {
-		t.Fatalf("schema missing in migrated database: %v", err)
+	if _, err := ca.Exec(ctx, `INSERT INTO things VALUES ('a')`); err != nil {
+		t.Fatalf("table missing in the prepared database: %v", err)
 	}
 	cb, err := pgx.Connect(ctx, b)
 	if err != nil {
@@ -32,7 +44,7 @@ func TestMigratedDatabasesAreFreshAndSeparate(t *testing.T) {
 	}
 	defer cb.Close(ctx)
 	var n int
-	if err := cb.QueryRow(ctx, "SELECT count(*) FROM products").Scan(&n); err != nil || n != 0 {
+	if err := cb.QueryRow(ctx, "SELECT count(*) FROM things").Scan(&n); err != nil || n != 0 {
 		t.Fatalf("second database not fresh: count=%d err=%v", n, err)
 	}
 }
@@ -79,12 +91,12 @@ func TestDedicatedRedisSurvivesRestart(t *testing.T) {
 
 func TestDedicatedPostgresSurvivesRestart(t *testing.T) {
 	ctx := context.Background()
-	s := testenv.NewPostgresServer(t)
+	s := testenv.NewPostgresServer(t, prepareThings)
 	c, err := pgx.Connect(ctx, s.URL())
 	if err != nil {
 		t.Fatal(err)
 	}
-	if _, err := c.Exec(ctx, `INSERT INTO products (sku, name, price_minor, currency, stock) VALUES ('K-1', 'k', 1, 'EUR', 1)`); err != nil {
+	if _, err := c.Exec(ctx, `INSERT INTO things VALUES ('kept')`); err != nil {
 		t.Fatal(err)
 	}
 	c.Close(ctx)
@@ -99,7 +111,7 @@ func TestDedicatedPostgresSurvivesRestart(t *testing.T) {
 	}
 	defer c.Close(ctx)
 	var n int
-	if err := c.QueryRow(ctx, "SELECT count(*) FROM products").Scan(&n); err != nil || n != 1 {
+	if err := c.QueryRow(ctx, "SELECT count(*) FROM things").Scan(&n); err != nil || n != 1 {
 		t.Fatalf("after restart: %d rows, %v", n, err)
 	}
 }

@@ -12,6 +12,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/goshop-platform/shop/services/kernel/schema/schematest"
 	"github.com/goshop-platform/shop/services/platform/testenv"
 )
 
@@ -51,7 +52,7 @@ func TestShopInTheBrowser(t *testing.T) {
 	t.Logf("SPA built in %s, services built in %s", spaBuilt.Round(time.Millisecond), (time.Since(began) - spaBuilt).Round(time.Millisecond))
 
 	d := testenv.Directus(t)
-	dbURL, redisURL := testenv.MigratedDatabase(t), testenv.Redis(t)
+	dbURL, redisURL := schematest.MigratedDatabase(t), testenv.Redis(t)
 	apiAddr, workerAddr, syncAddr, shopAddr := addr(t), addr(t), addr(t), addr(t)
 	shopURL, apiURL := "http://"+shopAddr, "http://"+apiAddr
 

@@ -15,10 +15,10 @@ import (
 	"github.com/goshop-platform/shop/services/api/internal/apiconfig"
 	"github.com/goshop-platform/shop/services/api/internal/app"
 	"github.com/goshop-platform/shop/services/api/internal/auth"
+	"github.com/goshop-platform/shop/services/kernel/schema"
 	"github.com/goshop-platform/shop/services/platform/cmdline"
 	"github.com/goshop-platform/shop/services/platform/config"
 	"github.com/goshop-platform/shop/services/platform/postgres"
-	"github.com/goshop-platform/shop/services/platform/schema"
 	"github.com/goshop-platform/shop/services/platform/telemetry"
 )
 

@@ -10,6 +10,7 @@ import (
 
 	vegeta "github.com/tsenart/vegeta/v12/lib"
 
+	"github.com/goshop-platform/shop/services/kernel/schema/schematest"
 	"github.com/goshop-platform/shop/services/platform/benchreport"
 	"github.com/goshop-platform/shop/services/platform/testenv"
 )
@@ -24,7 +25,7 @@ func BenchmarkIntakeVsBareXADD(b *testing.B) {
 	keys := b.TempDir()
 	writeKey(b, keys, "k1")
 	apiBinary(b) // build first: only the start is timed
-	env := processEnv(testenv.MigratedDatabase(b), redisURL, keys, "API_TELEMETRY_LOG_LEVEL=warn",
+	env := processEnv(schematest.MigratedDatabase(b), redisURL, keys, "API_TELEMETRY_LOG_LEVEL=warn",
 		"API_RATE_LIMIT_ORDERS_PER_USER=100000000", "API_RATE_LIMIT_REGISTER_PER_IP=1000")
 	began := time.Now()
 	api := startProc(b, env)

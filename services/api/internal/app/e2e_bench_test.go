@@ -18,8 +18,9 @@ import (
 	"github.com/redis/go-redis/v9"
 	vegeta "github.com/tsenart/vegeta/v12/lib"
 
+	"github.com/goshop-platform/shop/services/kernel/orderstream"
+	"github.com/goshop-platform/shop/services/kernel/schema/schematest"
 	"github.com/goshop-platform/shop/services/platform/benchreport"
-	"github.com/goshop-platform/shop/services/platform/orderstream"
 	"github.com/goshop-platform/shop/services/platform/testenv"
 )
 
@@ -29,7 +30,7 @@ import (
 // order_status channel (what a live-status client waits for, minus the SSE
 // hop). Run with `make bench`.
 func BenchmarkEndToEnd(b *testing.B) {
-	dbURL, redisURL := testenv.MigratedDatabase(b), testenv.Redis(b)
+	dbURL, redisURL := schematest.MigratedDatabase(b), testenv.Redis(b)
 	products := seedCatalogue(b, dbURL, 1000)
 	keys := b.TempDir()
 	writeKey(b, keys, "k1")

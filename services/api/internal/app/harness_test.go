@@ -29,6 +29,7 @@ import (
 	"github.com/goshop-platform/shop/services/api/internal/app"
 	"github.com/goshop-platform/shop/services/api/internal/auth"
 	"github.com/goshop-platform/shop/services/api/openapi"
+	"github.com/goshop-platform/shop/services/kernel/schema/schematest"
 	"github.com/goshop-platform/shop/services/platform/config"
 	"github.com/goshop-platform/shop/services/platform/telemetry"
 	"github.com/goshop-platform/shop/services/platform/testenv"
@@ -130,7 +131,7 @@ func writeKey(t testing.TB, dir, kid string) {
 // newEnv starts an api; change adjusts the configuration first.
 func newEnv(t testing.TB, change ...func(*apiconfig.Spec)) *env {
 	t.Helper()
-	spec, keys := testSpec(t, testenv.MigratedDatabase(t), testenv.Redis(t))
+	spec, keys := testSpec(t, schematest.MigratedDatabase(t), testenv.Redis(t))
 	for _, c := range change {
 		c(&spec)
 	}

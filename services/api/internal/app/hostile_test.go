@@ -12,6 +12,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/goshop-platform/shop/services/kernel/schema/schematest"
 	"github.com/goshop-platform/shop/services/platform/benchreport"
 	"github.com/goshop-platform/shop/services/platform/testenv"
 )
@@ -21,7 +22,7 @@ import (
 func hostileAPI(t *testing.T) (*proc, string) {
 	keys := t.TempDir()
 	writeKey(t, keys, "k1")
-	api := startProc(t, processEnv(testenv.MigratedDatabase(t), testenv.Redis(t), keys, "API_TELEMETRY_LOG_LEVEL=warn",
+	api := startProc(t, processEnv(schematest.MigratedDatabase(t), testenv.Redis(t), keys, "API_TELEMETRY_LOG_LEVEL=warn",
 		"API_HTTP_READ_HEADER_TIMEOUT=1s", "API_HTTP_READ_TIMEOUT=2s"))
 	expect(t, call(t, api.base, req{method: "POST", path: "/api/v1/auth/register",
 		body: map[string]string{"email": "hostile@example.com", "password": "hostile-password"}}), 201)

@@ -8,13 +8,14 @@ import (
 	"github.com/golang-jwt/jwt/v5"
 
 	"github.com/goshop-platform/shop/services/api/internal/auth"
+	"github.com/goshop-platform/shop/services/kernel/schema/schematest"
 	"github.com/goshop-platform/shop/services/platform/testenv"
 )
 
 type dbs struct{ db, redis string }
 
 func testenvDB(t *testing.T) dbs {
-	return dbs{db: testenv.MigratedDatabase(t), redis: testenv.Redis(t)}
+	return dbs{db: schematest.MigratedDatabase(t), redis: testenv.Redis(t)}
 }
 
 func mustRename(t *testing.T, from, to string) {

@@ -16,7 +16,8 @@ import (
 	"github.com/google/uuid"
 
 	"github.com/goshop-platform/shop/services/api/internal/apiconfig"
-	"github.com/goshop-platform/shop/services/platform/orderstream"
+	"github.com/goshop-platform/shop/services/kernel/orderstream"
+	"github.com/goshop-platform/shop/services/kernel/schema/schematest"
 	"github.com/goshop-platform/shop/services/platform/testenv"
 )
 
@@ -450,7 +451,7 @@ func TestLiveStatusOutlivesServerTimeouts(t *testing.T) {
 // event lost) is delivered once the hub has resubscribed.
 func TestLiveStatusRedisOutage(t *testing.T) {
 	srv := testenv.NewRedisServer(t)
-	spec, keys := testSpec(t, testenv.MigratedDatabase(t), srv.URL())
+	spec, keys := testSpec(t, schematest.MigratedDatabase(t), srv.URL())
 	e := startEnv(t, spec, keys)
 	tok, uid := e.customer("outage@example.com")
 	a := e.placeOrder(tok)
@@ -497,7 +498,7 @@ func TestLiveStatusRedisOutage(t *testing.T) {
 func TestLiveStatusStreamEndsOnShutdown(t *testing.T) {
 	keys := t.TempDir()
 	writeKey(t, keys, "k1")
-	env := processEnv(testenv.MigratedDatabase(t), testenv.Redis(t), keys)
+	env := processEnv(schematest.MigratedDatabase(t), testenv.Redis(t), keys)
 	p := startProc(t, append(env, "API_HTTP_DRAIN_DELAY=3s"))
 	cred := map[string]string{"email": "sigterm@example.com", "password": "customer-pass-1"}
 	expect(t, call(t, p.base, req{method: "POST", path: "/api/v1/auth/register", body: cred}), 201)

@@ -11,7 +11,8 @@ import (
 	"testing"
 	"time"
 
-	"github.com/goshop-platform/shop/services/platform/orderstream"
+	"github.com/goshop-platform/shop/services/kernel/orderstream"
+	"github.com/goshop-platform/shop/services/kernel/schema/schematest"
 	"github.com/goshop-platform/shop/services/platform/testenv"
 )
 
@@ -218,7 +219,7 @@ func TestDecidedOrdersAndListing(t *testing.T) {
 // works again once Redis is back.
 func TestRedisDownGives503(t *testing.T) {
 	srv := testenv.NewRedisServer(t)
-	spec, keys := testSpec(t, testenv.MigratedDatabase(t), srv.URL())
+	spec, keys := testSpec(t, schematest.MigratedDatabase(t), srv.URL())
 	e := startEnv(t, spec, keys)
 	tok, _ := e.customer("rita@example.com")
 	expect(t, e.do(req{method: "POST", path: "/api/v1/orders", token: tok, body: orderBody([2]int{1, 1})}), 202)

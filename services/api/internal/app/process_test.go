@@ -14,6 +14,7 @@ import (
 	"time"
 
 	"github.com/goshop-platform/shop/services/api/internal/apiconfig"
+	"github.com/goshop-platform/shop/services/kernel/schema/schematest"
 	"github.com/goshop-platform/shop/services/platform/testenv"
 )
 
@@ -76,7 +77,7 @@ func startProc(t testing.TB, env []string) *proc {
 func TestLoginRateLimitAcrossProcesses(t *testing.T) {
 	keys := t.TempDir()
 	writeKey(t, keys, "k1")
-	env := processEnv(testenv.MigratedDatabase(t), testenv.Redis(t), keys,
+	env := processEnv(schematest.MigratedDatabase(t), testenv.Redis(t), keys,
 		"API_RATE_LIMIT_LOGIN_PER_ACCOUNT=4", "API_RATE_LIMIT_LOGIN_PER_IP=1000", "API_RATE_LIMIT_LOGIN_WINDOW=1m")
 	a, b := startProc(t, env), startProc(t, env)
 	expect(t, call(t, a.base, req{method: "POST", path: "/api/v1/auth/register", body: map[string]string{"email": "rl@example.com", "password": "right-password"}}), 201)
@@ -179,7 +180,7 @@ func TestPrintConfigMasksSecretsAndRejectsUnknownKeys(t *testing.T) {
 func TestSIGTERMDrains(t *testing.T) {
 	keys := t.TempDir()
 	writeKey(t, keys, "k1")
-	env := processEnv(testenv.MigratedDatabase(t), testenv.Redis(t), keys)
+	env := processEnv(schematest.MigratedDatabase(t), testenv.Redis(t), keys)
 	p := startProc(t, append(env, "API_HTTP_DRAIN_DELAY=1500ms"))
 	if err := p.cmd.Process.Signal(syscall.SIGTERM); err != nil {
 		t.Fatal(err)
@@ -211,7 +212,7 @@ func TestSIGTERMDrains(t *testing.T) {
 func TestCreateAdminAndSeedDemo(t *testing.T) {
 	keys := t.TempDir()
 	writeKey(t, keys, "k1")
-	db := testenv.MigratedDatabase(t)
+	db := schematest.MigratedDatabase(t)
 	env := processEnv(db, testenv.Redis(t), keys)
 	cmd := exec.Command(apiBinary(t), "create-admin", "--email", "boss@shop.test")
 	cmd.Env = env
@@ -252,7 +253,7 @@ func TestSecretsNeverReachTheLogs(t *testing.T) {
 		t.Fatal(err)
 	}
 	const adminPW, guessPW = "bootstrap-secret-Zq81", "wrong-guess-Pz77"
-	env := processEnv(testenv.MigratedDatabase(t), testenv.Redis(t), keys,
+	env := processEnv(schematest.MigratedDatabase(t), testenv.Redis(t), keys,
 		"API_AUTH_BOOTSTRAP_ADMIN_EMAIL=root@shop.test", "API_AUTH_BOOTSTRAP_ADMIN_PASSWORD="+adminPW, "API_TELEMETRY_LOG_LEVEL=debug",
 		"API_AUTH_REFRESH_REUSE_GRACE=0s") // the reuse below must count as theft
 	p := startProc(t, env)

@@ -9,8 +9,8 @@ import (
 	"github.com/goshop-platform/shop/services/api/internal/livestatus"
 	"github.com/goshop-platform/shop/services/api/internal/order"
 	"github.com/goshop-platform/shop/services/api/internal/product"
+	"github.com/goshop-platform/shop/services/kernel/stock"
 	"github.com/goshop-platform/shop/services/platform/problem"
-	"github.com/goshop-platform/shop/services/platform/stock"
 )
 
 var (

@@ -12,7 +12,7 @@ import (
 	"go.opentelemetry.io/otel/propagation"
 
 	"github.com/goshop-platform/shop/services/api/internal/order"
-	"github.com/goshop-platform/shop/services/platform/orderstream"
+	"github.com/goshop-platform/shop/services/kernel/orderstream"
 	"github.com/goshop-platform/shop/services/platform/problem"
 )
 

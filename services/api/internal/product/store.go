@@ -9,9 +9,9 @@ import (
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgxpool"
 
-	"github.com/goshop-platform/shop/services/platform/catalogevent"
+	"github.com/goshop-platform/shop/services/kernel/catalogevent"
+	"github.com/goshop-platform/shop/services/kernel/stock"
 	"github.com/goshop-platform/shop/services/platform/postgres"
-	"github.com/goshop-platform/shop/services/platform/stock"
 )
 
 // Store reads and writes products in PostgreSQL. Each write and its outbox

@@ -7,8 +7,8 @@ import (
 	"os"
 	"runtime"
 
+	"github.com/goshop-platform/shop/services/catalog-sync/internal/app"
 	"github.com/goshop-platform/shop/services/catalog-sync/internal/syncconfig"
-	"github.com/goshop-platform/shop/services/catalog-sync/internal/syncer"
 	"github.com/goshop-platform/shop/services/platform/cmdline"
 	"github.com/goshop-platform/shop/services/platform/config"
 	"github.com/goshop-platform/shop/services/platform/telemetry"
@@ -48,7 +48,7 @@ func run(ctx context.Context, args []string, level *slog.LevelVar) error {
 	case "serve":
 		return serve(ctx, cfgPath, doc, log, level)
 	case "reconcile":
-		s, err := syncer.New(ctx, doc.Spec, log)
+		s, err := app.New(ctx, doc.Spec, log)
 		if err != nil {
 			return err
 		}
@@ -61,7 +61,7 @@ func run(ctx context.Context, args []string, level *slog.LevelVar) error {
 			res.Products, res.Missing, res.Stale, res.Extra, res.Duration.Round(1e6))
 		return nil
 	case "ensure-schema":
-		s, err := syncer.New(ctx, doc.Spec, log)
+		s, err := app.New(ctx, doc.Spec, log)
 		if err != nil {
 			return err
 		}
@@ -82,7 +82,7 @@ func serve(ctx context.Context, path string, doc *config.Document[syncconfig.Spe
 		return err
 	}
 	defer shutdown(context.WithoutCancel(ctx)) //nolint:errcheck
-	s, err := syncer.New(ctx, doc.Spec, log)
+	s, err := app.New(ctx, doc.Spec, log)
 	if err != nil {
 		return err
 	}

@@ -10,7 +10,7 @@ import (
 	"time"
 
 	"github.com/goshop-platform/shop/services/catalog-sync/internal/directus"
-	"github.com/goshop-platform/shop/services/platform/catalogevent"
+	"github.com/goshop-platform/shop/services/kernel/catalogevent"
 	"github.com/goshop-platform/shop/services/platform/testenv"
 )
 

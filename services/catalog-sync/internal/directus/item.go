@@ -10,7 +10,7 @@ import (
 	"strings"
 	"time"
 
-	"github.com/goshop-platform/shop/services/platform/catalogevent"
+	"github.com/goshop-platform/shop/services/kernel/catalogevent"
 )
 
 // Item is a product as stored in Directus. Directus returns bigInteger

@@ -22,7 +22,7 @@ import (
 
 	"github.com/goshop-platform/shop/services/catalog-sync/internal/directus"
 	"github.com/goshop-platform/shop/services/catalog-sync/internal/relay"
-	"github.com/goshop-platform/shop/services/platform/catalogevent"
+	"github.com/goshop-platform/shop/services/kernel/catalogevent"
 )
 
 // Target is the part of the Directus client reconcile uses.

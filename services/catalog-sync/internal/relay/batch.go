@@ -10,7 +10,7 @@ import (
 	"github.com/jackc/pgx/v5"
 
 	"github.com/goshop-platform/shop/services/catalog-sync/internal/directus"
-	"github.com/goshop-platform/shop/services/platform/catalogevent"
+	"github.com/goshop-platform/shop/services/kernel/catalogevent"
 )
 
 // event is one pending outbox row.

@@ -40,7 +40,7 @@ import (
 	"go.opentelemetry.io/otel/trace"
 
 	"github.com/goshop-platform/shop/services/catalog-sync/internal/directus"
-	"github.com/goshop-platform/shop/services/platform/catalogevent"
+	"github.com/goshop-platform/shop/services/kernel/catalogevent"
 )
 
 // PushLockKey is the advisory lock the relay holds shared while pushing and

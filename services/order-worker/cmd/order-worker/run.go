@@ -8,8 +8,8 @@ import (
 	"os"
 	"runtime"
 
+	"github.com/goshop-platform/shop/services/order-worker/internal/app"
 	"github.com/goshop-platform/shop/services/order-worker/internal/consumer"
-	"github.com/goshop-platform/shop/services/order-worker/internal/worker"
 	"github.com/goshop-platform/shop/services/order-worker/internal/workerconfig"
 	"github.com/goshop-platform/shop/services/platform/cmdline"
 	"github.com/goshop-platform/shop/services/platform/config"
@@ -65,7 +65,7 @@ func serve(ctx context.Context, path string, doc *config.Document[workerconfig.S
 		return err
 	}
 	defer shutdown(context.WithoutCancel(ctx)) //nolint:errcheck
-	w, err := worker.New(ctx, doc.Spec, log)
+	w, err := app.New(ctx, doc.Spec, log)
 	if err != nil {
 		return err
 	}

@@ -17,8 +17,8 @@ import (
 
 	"github.com/redis/go-redis/v9"
 
+	"github.com/goshop-platform/shop/services/kernel/orderstream"
 	"github.com/goshop-platform/shop/services/order-worker/internal/processor"
-	"github.com/goshop-platform/shop/services/platform/orderstream"
 )
 
 // Processor decides orders (PostgreSQL in production).

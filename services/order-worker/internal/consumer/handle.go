@@ -13,8 +13,8 @@ import (
 	"go.opentelemetry.io/otel/propagation"
 	"go.opentelemetry.io/otel/trace"
 
+	"github.com/goshop-platform/shop/services/kernel/orderstream"
 	"github.com/goshop-platform/shop/services/order-worker/internal/processor"
-	"github.com/goshop-platform/shop/services/platform/orderstream"
 )
 
 var tracer = otel.Tracer("github.com/goshop-platform/shop/services/order-worker/internal/consumer")

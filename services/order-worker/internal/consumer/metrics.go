@@ -7,8 +7,8 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/redis/go-redis/v9"
 
+	"github.com/goshop-platform/shop/services/kernel/orderstream"
 	"github.com/goshop-platform/shop/services/order-worker/internal/processor"
-	"github.com/goshop-platform/shop/services/platform/orderstream"
 	"github.com/goshop-platform/shop/services/platform/telemetry"
 )
 

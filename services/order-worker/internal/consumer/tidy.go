@@ -6,8 +6,8 @@ import (
 	"strconv"
 	"strings"
 
+	"github.com/goshop-platform/shop/services/kernel/orderstream"
 	"github.com/goshop-platform/shop/services/order-worker/internal/processor"
-	"github.com/goshop-platform/shop/services/platform/orderstream"
 )
 
 func isRejected(err error) bool { return errors.Is(err, processor.ErrRejected) }

@@ -14,7 +14,7 @@ import (
 
 	"github.com/jackc/pgx/v5/pgxpool"
 
-	"github.com/goshop-platform/shop/services/platform/orderstream"
+	"github.com/goshop-platform/shop/services/kernel/orderstream"
 )
 
 // Log writes one structured line per decided order.

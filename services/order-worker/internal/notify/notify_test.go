@@ -13,8 +13,9 @@ import (
 	"github.com/google/uuid"
 	"github.com/jackc/pgx/v5/pgxpool"
 
+	"github.com/goshop-platform/shop/services/kernel/orderstream"
+	"github.com/goshop-platform/shop/services/kernel/schema/schematest"
 	"github.com/goshop-platform/shop/services/order-worker/internal/notify"
-	"github.com/goshop-platform/shop/services/platform/orderstream"
 	"github.com/goshop-platform/shop/services/platform/testenv"
 )
 
@@ -54,7 +55,7 @@ func startSMTP(t *testing.T) (string, *lockedBuffer) {
 
 func TestSMTPNotifierMailsTheCustomer(t *testing.T) {
 	ctx := context.Background()
-	db, err := pgxpool.New(ctx, testenv.MigratedDatabase(t))
+	db, err := pgxpool.New(ctx, schematest.MigratedDatabase(t))
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -7,8 +7,8 @@ import (
 	"sync/atomic"
 	"testing"
 
+	"github.com/goshop-platform/shop/services/kernel/orderstream"
 	"github.com/goshop-platform/shop/services/order-worker/internal/processor"
-	"github.com/goshop-platform/shop/services/platform/orderstream"
 )
 
 // submit sends msgs through a batcher from one goroutine each, all at once,

@@ -9,8 +9,8 @@ import (
 	"github.com/google/uuid"
 	"github.com/jackc/pgx/v5"
 
-	"github.com/goshop-platform/shop/services/platform/orderstream"
-	"github.com/goshop-platform/shop/services/platform/stock"
+	"github.com/goshop-platform/shop/services/kernel/orderstream"
+	"github.com/goshop-platform/shop/services/kernel/stock"
 )
 
 type productRow struct {

@@ -11,8 +11,9 @@ import (
 	"github.com/google/uuid"
 	"github.com/jackc/pgx/v5/pgxpool"
 
+	"github.com/goshop-platform/shop/services/kernel/orderstream"
+	"github.com/goshop-platform/shop/services/kernel/schema/schematest"
 	"github.com/goshop-platform/shop/services/order-worker/internal/processor"
-	"github.com/goshop-platform/shop/services/platform/orderstream"
 	"github.com/goshop-platform/shop/services/platform/testenv"
 )
 
@@ -27,7 +28,7 @@ type fixture struct {
 
 func setup(t *testing.T) *fixture {
 	t.Helper()
-	db, err := pgxpool.New(context.Background(), testenv.MigratedDatabase(t))
+	db, err := pgxpool.New(context.Background(), schematest.MigratedDatabase(t))
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -1,8 +1,8 @@
-// Package syncer wires catalog-sync from its configuration: the Postgres
+// Package app wires catalog-sync from its configuration: the Postgres
 // pool, the Directus client, the outbox relay, the periodic reconcile and
 // the admin HTTP server (/livez, /readyz, /metrics). cmd/catalog-sync and
 // the tests build the service through here.
-package syncer
+package app
 
 import (
 	"context"

@@ -1,4 +1,4 @@
-package syncer_test
+package app_test
 
 import (
 	"fmt"

@@ -1,4 +1,4 @@
-package syncer_test
+package app_test
 
 import (
 	"context"
@@ -15,7 +15,7 @@ import (
 	"github.com/goshop-platform/shop/services/catalog-sync/internal/directus"
 	"github.com/goshop-platform/shop/services/catalog-sync/internal/reconcile"
 	"github.com/goshop-platform/shop/services/catalog-sync/internal/relay"
-	"github.com/goshop-platform/shop/services/platform/catalogevent"
+	"github.com/goshop-platform/shop/services/kernel/catalogevent"
 )
 
 func relayConfig() relay.Config {

@@ -1,4 +1,4 @@
-package worker_test
+package app_test
 
 import (
 	"context"
@@ -15,8 +15,9 @@ import (
 	"github.com/google/uuid"
 	"github.com/redis/go-redis/v9"
 
+	"github.com/goshop-platform/shop/services/kernel/orderstream"
+	"github.com/goshop-platform/shop/services/kernel/schema/schematest"
 	"github.com/goshop-platform/shop/services/platform/benchreport"
-	"github.com/goshop-platform/shop/services/platform/orderstream"
 	"github.com/goshop-platform/shop/services/platform/testenv"
 )
 
@@ -53,7 +54,7 @@ func BenchmarkWorkerVsPgbench(b *testing.B) {
 			for i := range stocks {
 				stocks[i] = 1_000_000
 			}
-			s := newShop(b, testenv.MigratedDatabase(b), testenv.Redis(b), stocks...)
+			s := newShop(b, schematest.MigratedDatabase(b), testenv.Redis(b), stocks...)
 			tps := pgbench(b, s, sc.products, orders)
 
 			// A fresh catalogue state for the worker run is not needed: stocks are ample.

@@ -1,4 +1,4 @@
-package syncer_test
+package app_test
 
 import (
 	"context"
@@ -17,7 +17,8 @@ import (
 	"github.com/jackc/pgx/v5/pgxpool"
 
 	"github.com/goshop-platform/shop/services/catalog-sync/internal/directus"
-	"github.com/goshop-platform/shop/services/platform/catalogevent"
+	"github.com/goshop-platform/shop/services/kernel/catalogevent"
+	"github.com/goshop-platform/shop/services/kernel/schema/schematest"
 	"github.com/goshop-platform/shop/services/platform/testenv"
 )
 
@@ -51,7 +52,7 @@ func newEnvB(t testing.TB, withExtension ...bool) *env {
 		opts = append(opts, testenv.DirectusExtension(ext))
 	}
 	d := testenv.Directus(t, opts...)
-	dbURL := testenv.MigratedDatabase(t)
+	dbURL := schematest.MigratedDatabase(t)
 	db, err := pgxpool.New(context.Background(), dbURL)
 	if err != nil {
 		t.Fatal(err)

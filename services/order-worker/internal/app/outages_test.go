@@ -1,10 +1,11 @@
-package worker_test
+package app_test
 
 import (
 	"strings"
 	"testing"
 	"time"
 
+	"github.com/goshop-platform/shop/services/kernel/schema/schematest"
 	"github.com/goshop-platform/shop/services/platform/testenv"
 )
 
@@ -12,7 +13,7 @@ import (
 // from its append-only file; every acknowledged order is decided once.
 func TestRedisKilledAndRestarted(t *testing.T) {
 	srv := testenv.NewRedisServer(t)
-	s := newShop(t, testenv.MigratedDatabase(t), srv.URL(), 500, 500, 500)
+	s := newShop(t, schematest.MigratedDatabase(t), srv.URL(), 500, 500, 500)
 	w := s.startWorker()
 	first := s.enqueue(300, 4, 2*time.Millisecond)
 	srv.Kill(t)
@@ -32,7 +33,7 @@ func TestRedisKilledAndRestarted(t *testing.T) {
 // orders keep arriving; the worker keeps running, retries without acking,
 // and decides everything once the database is back.
 func TestPostgresUnavailable(t *testing.T) {
-	pg := testenv.NewPostgresServer(t)
+	pg := schematest.NewPostgresServer(t)
 	s := newShop(t, pg.URL(), testenv.Redis(t), 500, 500, 500)
 	w := s.startWorker()
 	first := s.enqueue(200, 4, 0)

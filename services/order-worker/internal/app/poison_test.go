@@ -1,4 +1,4 @@
-package worker_test
+package app_test
 
 import (
 	"context"
@@ -12,7 +12,8 @@ import (
 	"github.com/google/uuid"
 	"github.com/redis/go-redis/v9"
 
-	"github.com/goshop-platform/shop/services/platform/orderstream"
+	"github.com/goshop-platform/shop/services/kernel/orderstream"
+	"github.com/goshop-platform/shop/services/kernel/schema/schematest"
 	"github.com/goshop-platform/shop/services/platform/testenv"
 )
 
@@ -21,7 +22,7 @@ import (
 // readable id are recorded failed, and `order-worker dlq replay` puts a
 // dead letter back once its cause is fixed.
 func TestPoisonGoesToDeadLettersAndReplayWorks(t *testing.T) {
-	s := newShop(t, testenv.MigratedDatabase(t), testenv.Redis(t), 10)
+	s := newShop(t, schematest.MigratedDatabase(t), testenv.Redis(t), 10)
 	ctx := context.Background()
 	var product int64
 	for id := range s.initial {
@@ -124,7 +125,7 @@ func dlq(t *testing.T, s *shop, args ...string) string {
 // TestSIGTERMDrainsAndExits: on SIGTERM the worker stops reading, finishes
 // what it holds, and exits 0 with nothing left pending under its name.
 func TestSIGTERMDrainsAndExits(t *testing.T) {
-	s := newShop(t, testenv.MigratedDatabase(t), testenv.Redis(t), 5000, 5000)
+	s := newShop(t, schematest.MigratedDatabase(t), testenv.Redis(t), 5000, 5000)
 	w := s.startWorker("WORKER_HTTP_DRAIN_DELAY=300ms")
 	sent := s.enqueue(300, 4, 0)
 	eventually(t, 20*time.Second, "some orders decided", func() bool { return s.decided() > 0 })
@@ -159,7 +160,7 @@ func TestSIGTERMDrainsAndExits(t *testing.T) {
 // taking without finishing (a crash loop on it) is dead-lettered after
 // maxDeliveries and its order recorded failed.
 func TestEntryDeliveredTooOftenIsDeadLettered(t *testing.T) {
-	s := newShop(t, testenv.MigratedDatabase(t), testenv.Redis(t), 10)
+	s := newShop(t, schematest.MigratedDatabase(t), testenv.Redis(t), 10)
 	ctx := context.Background()
 	var product int64
 	for id := range s.initial {

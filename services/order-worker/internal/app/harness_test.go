@@ -1,4 +1,4 @@
-package worker_test
+package app_test
 
 import (
 	"context"
@@ -16,7 +16,7 @@ import (
 	"github.com/jackc/pgx/v5/pgxpool"
 	"github.com/redis/go-redis/v9"
 
-	"github.com/goshop-platform/shop/services/platform/orderstream"
+	"github.com/goshop-platform/shop/services/kernel/orderstream"
 	"github.com/goshop-platform/shop/services/platform/testenv"
 )
 

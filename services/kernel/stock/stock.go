@@ -15,7 +15,7 @@ import (
 
 	"github.com/jackc/pgx/v5"
 
-	"github.com/goshop-platform/shop/services/platform/catalogevent"
+	"github.com/goshop-platform/shop/services/kernel/catalogevent"
 )
 
 // Change adds Delta (negative to take stock) to one product; the product's

@@ -1,4 +1,4 @@
-package worker_test
+package app_test
 
 import (
 	"context"
@@ -9,8 +9,9 @@ import (
 
 	"github.com/redis/go-redis/v9"
 
+	"github.com/goshop-platform/shop/services/kernel/orderstream"
+	"github.com/goshop-platform/shop/services/kernel/schema/schematest"
 	"github.com/goshop-platform/shop/services/platform/benchreport"
-	"github.com/goshop-platform/shop/services/platform/orderstream"
 	"github.com/goshop-platform/shop/services/platform/testenv"
 )
 
@@ -27,7 +28,7 @@ func BenchmarkBacklogDrain(b *testing.B) {
 		for i := range stocks {
 			stocks[i] = 1_000_000
 		}
-		s := newShop(b, testenv.MigratedDatabase(b), testenv.Redis(b), stocks...)
+		s := newShop(b, schematest.MigratedDatabase(b), testenv.Redis(b), stocks...)
 		s.backlog(orders)
 		start := time.Now()
 		var workers []*proc
@@ -67,7 +68,7 @@ func BenchmarkBacklogDrain(b *testing.B) {
 // footprint starts one worker on an empty stream: start-to-ready, idle RSS
 // and the size of the binary the tests built (same flags as make build).
 func footprint(b *testing.B) {
-	s := newShop(b, testenv.MigratedDatabase(b), testenv.Redis(b), 1)
+	s := newShop(b, schematest.MigratedDatabase(b), testenv.Redis(b), 1)
 	workerBinary(b) // build first: only the start is timed
 	w := s.startWorker("WORKER_TELEMETRY_LOG_LEVEL=warn")
 	defer w.kill()

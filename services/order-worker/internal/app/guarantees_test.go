@@ -1,4 +1,4 @@
-package worker_test
+package app_test
 
 import (
 	"context"
@@ -9,14 +9,15 @@ import (
 
 	"github.com/google/uuid"
 
-	"github.com/goshop-platform/shop/services/platform/orderstream"
+	"github.com/goshop-platform/shop/services/kernel/orderstream"
+	"github.com/goshop-platform/shop/services/kernel/schema/schematest"
 	"github.com/goshop-platform/shop/services/platform/testenv"
 )
 
 // TestNoOversellWithThreeWorkers: 2,000 orders from many goroutines over 5
 // products with small stocks, decided by 3 worker processes at once.
 func TestNoOversellWithThreeWorkers(t *testing.T) {
-	s := newShop(t, testenv.MigratedDatabase(t), testenv.Redis(t), 40, 60, 90, 25, 150)
+	s := newShop(t, schematest.MigratedDatabase(t), testenv.Redis(t), 40, 60, 90, 25, 150)
 	workers := []*proc{s.startWorker(), s.startWorker(), s.startWorker()}
 	sent := s.enqueue(2000, 16, 0)
 	if len(sent) != 2000 {
@@ -46,7 +47,7 @@ func TestNoOversellWithThreeWorkers(t *testing.T) {
 // orders flow; survivors (and the restarted ones) claim what the dead held,
 // and every accepted order ends decided exactly once.
 func TestSIGKILLedWorkersLoseNothing(t *testing.T) {
-	s := newShop(t, testenv.MigratedDatabase(t), testenv.Redis(t), 900, 900, 900, 900, 900)
+	s := newShop(t, schematest.MigratedDatabase(t), testenv.Redis(t), 900, 900, 900, 900, 900)
 	workers := []*proc{s.startWorker(), s.startWorker(), s.startWorker()}
 	done := make(chan []uuid.UUID, 1)
 	go func() { done <- s.enqueue(1500, 4, 12*time.Millisecond) }()

@@ -1,4 +1,4 @@
-package syncer_test
+package app_test
 
 import (
 	"context"
@@ -14,7 +14,7 @@ import (
 	"github.com/goshop-platform/shop/services/catalog-sync/internal/directus"
 	"github.com/goshop-platform/shop/services/catalog-sync/internal/n8n"
 	"github.com/goshop-platform/shop/services/catalog-sync/internal/relay"
-	"github.com/goshop-platform/shop/services/platform/catalogevent"
+	"github.com/goshop-platform/shop/services/kernel/catalogevent"
 	"github.com/goshop-platform/shop/services/platform/testenv"
 )
 

@@ -1,4 +1,4 @@
-package syncer_test
+package app_test
 
 import (
 	"context"
@@ -17,7 +17,7 @@ import (
 // reports the lag of every change from the product write to Directus
 // confirming it or a newer snapshot. BenchmarkSyncLagPaced writes the same
 // 1,000 at a steady 50 per second (the latency an admin sees).
-// Run: go test -run '^$' -bench SyncLag -benchtime 1x ./internal/syncer
+// Run: go test -run '^$' -bench SyncLag -benchtime 1x ./internal/app
 func BenchmarkSyncLagBurst(b *testing.B) {
 	if benchreport.Smoke() {
 		b.Skip("smoke run: the paced lag benchmark keeps this harness working")

@@ -1,4 +1,4 @@
-package syncer_test
+package app_test
 
 import (
 	"bytes"
@@ -15,8 +15,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/goshop-platform/shop/services/catalog-sync/internal/app"
 	"github.com/goshop-platform/shop/services/catalog-sync/internal/syncconfig"
-	"github.com/goshop-platform/shop/services/catalog-sync/internal/syncer"
 	"github.com/goshop-platform/shop/services/platform/config"
 	"github.com/goshop-platform/shop/services/platform/testenv"
 )
@@ -130,7 +130,7 @@ func TestProductWritesThroughTheAPIReachDirectus(t *testing.T) {
 	spec.Directus.AdminToken = config.Secret(e.d.AdminToken)
 	spec.Relay.PollInterval, spec.Relay.RetryInitial, spec.Relay.RetryMax = 200*time.Millisecond, 50*time.Millisecond, time.Second
 	spec.Reconcile.Interval = 0
-	s, err := syncer.New(context.Background(), spec, e.log)
+	s, err := app.New(context.Background(), spec, e.log)
 	if err != nil {
 		t.Fatal(err)
 	}

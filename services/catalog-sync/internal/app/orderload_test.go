@@ -1,4 +1,4 @@
-package syncer_test
+package app_test
 
 import (
 	"bytes"
@@ -18,7 +18,7 @@ import (
 
 	"github.com/jackc/pgx/v5"
 
-	"github.com/goshop-platform/shop/services/platform/catalogevent"
+	"github.com/goshop-platform/shop/services/kernel/catalogevent"
 	"github.com/goshop-platform/shop/services/platform/testenv"
 )
 

@@ -1,8 +1,8 @@
-// Package worker wires order-worker from its configuration: pools, the
+// Package app wires order-worker from its configuration: pools, the
 // order processor, the stream consumer with its metrics and notifier, and
 // the admin HTTP server (/livez, /readyz, /metrics). cmd/order-worker and
 // the tests build the service through here.
-package worker
+package app
 
 import (
 	"context"

@@ -1,4 +1,4 @@
-package worker_test
+package app_test
 
 import (
 	"context"
@@ -14,10 +14,11 @@ import (
 	sdktrace "go.opentelemetry.io/otel/sdk/trace"
 	"go.opentelemetry.io/otel/sdk/trace/tracetest"
 
-	"github.com/goshop-platform/shop/services/order-worker/internal/worker"
+	"github.com/goshop-platform/shop/services/kernel/orderstream"
+	"github.com/goshop-platform/shop/services/kernel/schema/schematest"
+	"github.com/goshop-platform/shop/services/order-worker/internal/app"
 	"github.com/goshop-platform/shop/services/order-worker/internal/workerconfig"
 	"github.com/goshop-platform/shop/services/platform/config"
-	"github.com/goshop-platform/shop/services/platform/orderstream"
 	"github.com/goshop-platform/shop/services/platform/testenv"
 )
 
@@ -28,12 +29,12 @@ func TestSpanContinuesTheRequestTrace(t *testing.T) {
 	rec := tracetest.NewSpanRecorder()
 	otel.SetTracerProvider(sdktrace.NewTracerProvider(sdktrace.WithSpanProcessor(rec)))
 	otel.SetTextMapPropagator(propagation.TraceContext{})
-	s := newShop(t, testenv.MigratedDatabase(t), testenv.Redis(t), 10)
+	s := newShop(t, schematest.MigratedDatabase(t), testenv.Redis(t), 10)
 	spec := workerconfig.Defaults()
 	spec.HTTP.Addr, spec.HTTP.DrainDelay = "127.0.0.1:0", 0
 	spec.Database.URL, spec.Redis.URL = config.Secret(s.dbURL), config.Secret(s.redisURL)
 	spec.Consumer.Block, spec.Notifier.Kind = 100*time.Millisecond, "none"
-	w, err := worker.New(context.Background(), spec, slog.New(slog.DiscardHandler))
+	w, err := app.New(context.Background(), spec, slog.New(slog.DiscardHandler))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -88,7 +89,7 @@ func TestSpanContinuesTheRequestTrace(t *testing.T) {
 // stream is trimmed below what every group has delivered and acknowledged;
 // the stream metrics report the group's state.
 func TestGroupTidying(t *testing.T) {
-	s := newShop(t, testenv.MigratedDatabase(t), testenv.Redis(t), 1000)
+	s := newShop(t, schematest.MigratedDatabase(t), testenv.Redis(t), 1000)
 	ctx := context.Background()
 	if err := s.rdb.XGroupCreateMkStream(ctx, orderstream.Stream, orderstream.Group, "0").Err(); err != nil {
 		t.Fatal(err)
