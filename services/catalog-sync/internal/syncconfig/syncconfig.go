@@ -130,7 +130,7 @@ func Defaults() Spec {
 		Directus:  Directus{URL: "http://127.0.0.1:8055", Timeout: 10 * time.Second, BulkWrite: BulkAuto},
 		Target:    TargetDirectus,
 		N8N:       N8N{WebhookURL: "http://127.0.0.1:5678/webhook/catalog-sync", Timeout: 30 * time.Second},
-		Relay: Relay{BatchSize: 500, FlushInterval: 250 * time.Millisecond, Concurrency: 8, PollInterval: 5 * time.Second, RetryInitial: 500 * time.Millisecond,
+		Relay: Relay{BatchSize: 500, FlushInterval: 100 * time.Millisecond, Concurrency: 8, PollInterval: 5 * time.Second, RetryInitial: 500 * time.Millisecond,
 			RetryMax: time.Minute, MaxAttempts: 10},
 		Reconcile: Reconcile{Interval: 10 * time.Minute, PageSize: 500},
 	}

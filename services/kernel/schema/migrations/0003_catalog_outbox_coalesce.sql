@@ -21,6 +21,11 @@ $$;
 CREATE TRIGGER catalog_outbox_notify AFTER INSERT ON catalog_outbox
     FOR EACH STATEMENT EXECUTE FUNCTION catalog_outbox_notify();
 
+-- created_at is when the event was written, not when its transaction
+-- began: the sync lag (processed_at - created_at) then measures catalog-sync,
+-- not how long an order-worker transaction waited for row locks first.
+ALTER TABLE catalog_outbox ALTER COLUMN created_at SET DEFAULT clock_timestamp();
+
 -- Every order changes a few products, so the outbox takes thousands of
 -- inserts and updates a minute: vacuum and analyze it after 1 % of its rows
 -- changed rather than the default 20 % / 10 %, so its pending indexes stay
