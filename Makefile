@@ -4,6 +4,13 @@ GO ?= go
 # go1.26.8 has standard-library vulnerabilities reachable from our code
 # (make vulncheck); the go command fetches this patched toolchain once.
 export GOTOOLCHAIN := go1.26.11
+# Every build outside the race tests uses the flags of the release images and
+# of testenv.Binary (static, -trimpath), so vet, staticcheck, the deployment
+# tests, the service binaries the tests start, fuzzing and benchmarks share
+# one compiled copy of the dependencies (on an empty cache that halves the
+# compiling); the race tests need cgo and build their own.
+export CGO_ENABLED := 0
+export GOFLAGS := -trimpath
 # Every module of go.work, as package patterns (./... does not cross modules).
 PKGS := $(shell $(GO) list -m -f '{{.Dir}}/...' 2>/dev/null)
 TOOLS := $(or $(XDG_CACHE_HOME),$(HOME)/.cache)/goshop/tools
@@ -30,9 +37,11 @@ system-packages: ## install the Debian/Ubuntu packages make test needs that are 
 DEPLOY_MODULES := charts/test compose tilt
 RACE_PKGS := $(filter-out $(foreach m,$(DEPLOY_MODULES),$(CURDIR)/$(m)/...),$(PKGS))
 
+# -vet=off: make test runs the full go vet first (lint); go test would vet
+# again, in the race build's configuration.
 unit: ## go tests of every module (starts throwaway PostgreSQL/Redis servers, a Kubernetes control plane... itself)
-	$(GO) test -race -count=1 -timeout 20m $(RACE_PKGS)
-	$(GO) test -count=1 -timeout 20m $(foreach m,$(DEPLOY_MODULES),./$(m)/...)
+	CGO_ENABLED=1 $(GO) test -race -vet=off -count=1 -timeout 20m $(RACE_PKGS)
+	$(GO) test -vet=off -count=1 -timeout 20m $(foreach m,$(DEPLOY_MODULES),./$(m)/...)
 
 lint: $(STATICCHECK) ## gofmt, go vet, staticcheck
 	@unformatted=$$(gofmt -l services dashboards charts compose tilt tools); if [[ -n "$$unformatted" ]]; then echo "gofmt needed:"; echo "$$unformatted"; exit 1; fi

@@ -5,7 +5,6 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
-	"runtime"
 	"sort"
 	"strings"
 	"sync"
@@ -60,14 +59,25 @@ var charts = []chartSpec{
 		defaultEgress: []string{"53/TCP", "53/UDP", "8055/TCP", "8080/TCP"}},
 }
 
-// repoRoot is the repository's top folder (charts/test/../..).
+// repoRoot is the repository's top folder: go test runs a package's tests
+// in its folder (charts/test or below), and the root holds go.work. (Not
+// runtime.Caller: builds are -trimpath.)
 func repoRoot(t testing.TB) string {
 	t.Helper()
-	_, file, _, ok := runtime.Caller(0)
-	if !ok {
-		t.Fatal("cannot find the test's source file")
+	dir, err := os.Getwd()
+	if err != nil {
+		t.Fatal(err)
 	}
-	return filepath.Clean(filepath.Join(filepath.Dir(file), "..", ".."))
+	for {
+		if _, err := os.Stat(filepath.Join(dir, "go.work")); err == nil {
+			return dir
+		}
+		parent := filepath.Dir(dir)
+		if parent == dir {
+			t.Fatal("no go.work above the test's folder: run the tests inside the repository")
+		}
+		dir = parent
+	}
 }
 
 // chartDir is charts/<name> as a user deploys it: with its dependencies

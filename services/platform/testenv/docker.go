@@ -10,7 +10,6 @@ import (
 	"os/exec"
 	"path/filepath"
 	"regexp"
-	"runtime"
 	"strings"
 	"sync"
 	"time"
@@ -101,11 +100,30 @@ func dockerEngine() (*dockerHelper, error) {
 	return docker, dockerErr
 }
 
+// testdockerDir finds tools/testdocker above the test's folder (go test
+// runs each package's tests in its folder; not runtime.Caller, since
+// builds are -trimpath).
+func testdockerDir() (string, error) {
+	dir, err := os.Getwd()
+	if err != nil {
+		return "", err
+	}
+	for {
+		if _, err := os.Stat(filepath.Join(dir, "tools", "testdocker", "go.mod")); err == nil {
+			return filepath.Join(dir, "tools", "testdocker"), nil
+		}
+		parent := filepath.Dir(dir)
+		if parent == dir {
+			return "", errors.New("tools/testdocker not found above the test's folder: run the tests inside the repository")
+		}
+		dir = parent
+	}
+}
+
 func startDockerHelper() (*dockerHelper, error) {
-	_, file, _, _ := runtime.Caller(0)
-	dir := filepath.Join(filepath.Dir(file), "..", "..", "..", "tools", "testdocker")
-	if _, err := os.Stat(filepath.Join(dir, "go.mod")); err != nil {
-		return nil, fmt.Errorf("tools/testdocker not found next to testenv's source (%v)", err)
+	dir, err := testdockerDir()
+	if err != nil {
+		return nil, err
 	}
 	goBin, err := exec.LookPath("go")
 	if err != nil {
