@@ -17,6 +17,7 @@ import (
 	"github.com/jackc/pgx/v5/pgxpool"
 
 	"github.com/goshop-platform/shop/services/catalog-sync/internal/directus"
+	"github.com/goshop-platform/shop/services/catalog-sync/internal/relay"
 	"github.com/goshop-platform/shop/services/kernel/catalogevent"
 	"github.com/goshop-platform/shop/services/kernel/schema/schematest"
 	"github.com/goshop-platform/shop/services/platform/testenv"
@@ -226,9 +227,25 @@ func eventJSON(p catalogevent.Product) string {
 // sees them all at once.
 func (e *env) insertEvents(t testing.TB, rows ...eventRow) {
 	t.Helper()
-	err := pgx.BeginFunc(context.Background(), e.db, func(tx pgx.Tx) error {
+	e.rewritePending(t, 0, rows...)
+}
+
+// rewritePending replaces the pending events of product (0: none) with rows
+// in one transaction that holds the relay's push lock exclusively, as the
+// reconcile does: a running relay finishes its batch first and starts the
+// next one after the commit, so the test never races it for the rows.
+func (e *env) rewritePending(t testing.TB, product int64, rows ...eventRow) {
+	t.Helper()
+	ctx := context.Background()
+	err := pgx.BeginFunc(ctx, e.db, func(tx pgx.Tx) error {
+		if _, err := tx.Exec(ctx, `SELECT pg_advisory_xact_lock($1)`, relay.PushLockKey); err != nil {
+			return err
+		}
+		if _, err := tx.Exec(ctx, `DELETE FROM catalog_outbox WHERE product_id = $1 AND processed_at IS NULL`, product); err != nil {
+			return err
+		}
 		for _, r := range rows {
-			if _, err := tx.Exec(context.Background(), `INSERT INTO catalog_outbox (product_id, product_version, event_type, schema_version, payload)
+			if _, err := tx.Exec(ctx, `INSERT INTO catalog_outbox (product_id, product_version, event_type, schema_version, payload)
 				VALUES ($1, $2, 'product.upserted', 1, $3)`, r.productID, r.version, r.payload); err != nil {
 				return err
 			}
@@ -236,7 +253,7 @@ func (e *env) insertEvents(t testing.TB, rows ...eventRow) {
 		return nil
 	})
 	if err != nil {
-		t.Fatalf("insert outbox rows: %v", err)
+		t.Fatalf("write outbox rows: %v", err)
 	}
 }
 
