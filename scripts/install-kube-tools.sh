@@ -7,22 +7,21 @@
 #     kwok-stages.yaml   kwok's "fast" stages (pods become Ready, Job pods Succeed)
 #     crds/              ServiceMonitor, PrometheusRule and KEDA CRDs
 #
-# Everything comes from the Go module proxy (no GitHub downloads here):
-# the control plane from tools/kube (a build-only module pinning
-# k8s.io/kubernetes and the etcd server it is tested with), the rest with
-# `go install`/`go build` at pinned versions. (Debian's etcd 3.4 is too old
-# for kube-apiserver 1.37: its watch cache needs progress notifications.)
+# Everything comes from the Go module proxy (no GitHub downloads here), and
+# every binary from one module graph, tools/kube (a build-only module that
+# pins k8s.io/kubernetes, the etcd server it is tested with, and helm,
+# helm-unittest, kwok and controller-gen as go.mod tools): one go build
+# compiles the Kubernetes libraries they all use once, at one version,
+# where separate `go install pkg@version` builds compiled them four times at
+# four versions. (Debian's etcd 3.4 is too old for kube-apiserver 1.37: its
+# watch cache needs progress notifications.)
 #
-# Each part carries a stamp (its version and the Go version); a run that finds
-# every stamp current does nothing. Cold: ~10 min on 2 idle cores (the control
-# plane ~6 min, 2.4 GB peak RAM), ~8 GB of module and build cache.
+# The build carries a stamp (go.sum and the Go version); a run that finds
+# every stamp current does nothing. Cold: ~8 min on 2 idle cores (2.4 GB
+# peak RAM), ~7 GB of module and build cache.
 set -euo pipefail
 
 KUBE_VERSION=v1.37.2
-HELM_VERSION=v3.22.0
-HELM_UNITTEST_VERSION=v1.1.2
-KWOK_VERSION=v0.8.0
-CONTROLLER_GEN_VERSION=v0.23.0
 PROM_OPERATOR_VERSION=v0.95.2
 KEDA_VERSION=v2.21.0
 INSTALLER=install-kube-tools
@@ -73,63 +72,39 @@ module_dir() {
   (cd / && go mod download -json "$1") | sed -n 's/^[[:space:]]*"Dir": "\(.*\)",$/\1/p'
 }
 
-control_plane() {
+# version prints the version tools/kube's go.mod selects for module $1.
+version() { (cd "$SRC" && go list -m -f '{{.Version}}' "$1"); }
+
+binaries() {
   local want sum
   sum=$(sha256sum "$SRC/go.sum" | cut -d' ' -f1)
   want="kube=$KUBE_VERSION go=$GO_VERSION go_sum=$sum"
-  current control-plane "$want" && return
+  current binaries "$want" && return
   need_free_mb 6000 "the Kubernetes build needs ~5 GB of modules and build cache"
-  local pkg=k8s.io/component-base/version
-  build control-plane "kube-apiserver, kube-controller-manager, kube-scheduler, kubectl $KUBE_VERSION (~6 min cold on 2 idle cores, 2.4 GB RAM)" "$SRC" \
-    go build -trimpath -ldflags "-s -w -X $pkg.gitVersion=$KUBE_VERSION -X $pkg.gitMajor=1 -X $pkg.gitMinor=37" -o "$BIN/" \
+  local kv=k8s.io/component-base/version helm
+  helm=$(version helm.sh/helm/v3)
+  build binaries "kube-apiserver, kube-controller-manager, kube-scheduler, kubectl $KUBE_VERSION, helm $helm, helm-unittest, kwok, controller-gen (one build, ~7 min cold on 2 idle cores, 2.4 GB RAM)" "$SRC" \
+    go build -trimpath -o "$BIN/" \
+    -ldflags "-s -w -X $kv.gitVersion=$KUBE_VERSION -X $kv.gitMajor=1 -X $kv.gitMinor=37 -X helm.sh/helm/v3/internal/version.version=$helm" \
     k8s.io/kubernetes/cmd/kube-apiserver k8s.io/kubernetes/cmd/kube-controller-manager \
-    k8s.io/kubernetes/cmd/kube-scheduler k8s.io/kubernetes/cmd/kubectl
-  build etcd "etcd (the version tools/kube pins; ~30 s cold)" "$SRC" \
+    k8s.io/kubernetes/cmd/kube-scheduler k8s.io/kubernetes/cmd/kubectl \
+    helm.sh/helm/v3/cmd/helm github.com/helm-unittest/helm-unittest/cmd/helm-unittest \
+    sigs.k8s.io/kwok/cmd/kwok sigs.k8s.io/controller-tools/cmd/controller-gen
+  build etcd "etcd $(version go.etcd.io/etcd/server/v3) (~30 s cold)" "$SRC" \
     go build -trimpath -ldflags "-s -w" -o "$BIN/etcd" go.etcd.io/etcd/server/v3
   "$BIN/kube-apiserver" --version | grep -q "$KUBE_VERSION" || die "$BIN/kube-apiserver does not report $KUBE_VERSION."
+  "$BIN/helm" version --short | grep -q "$helm" || die "$BIN/helm does not report $helm."
   "$BIN/etcd" --version >/dev/null || die "$BIN/etcd does not run."
-  stamp control-plane "$want"
-}
-
-helm_tools() {
-  local want="helm=$HELM_VERSION go=$GO_VERSION"
-  if ! current helm "$want"; then
-    build helm "helm $HELM_VERSION (~90 s cold)" / env GOBIN="$BIN" \
-      go install -trimpath -ldflags "-s -w -X helm.sh/helm/v3/internal/version.version=$HELM_VERSION" "helm.sh/helm/v3/cmd/helm@$HELM_VERSION"
-    stamp helm "$want"
-  fi
-  want="helm-unittest=$HELM_UNITTEST_VERSION go=$GO_VERSION"
-  if ! current helm-unittest "$want"; then
-    # Its go.mod has a replace directive, which `go install pkg@version`
-    # refuses: build it from a writable copy of the module instead.
-    local src work=$HOME_DIR/src/helm-unittest
-    src=$(module_dir "github.com/helm-unittest/helm-unittest@$HELM_UNITTEST_VERSION")
-    [[ -d $src ]] || die "could not download helm-unittest $HELM_UNITTEST_VERSION from the Go module proxy."
-    rm -rf "$work" && mkdir -p "$(dirname "$work")" && cp -r "$src" "$work" && chmod -R u+w "$work"
-    build helm-unittest "helm-unittest $HELM_UNITTEST_VERSION (~35 s cold)" "$work" \
-      go build -trimpath -ldflags "-s -w" -o "$BIN/helm-unittest" ./cmd/helm-unittest
-    rm -rf "$work"
-    stamp helm-unittest "$want"
-  fi
-}
-
-kwok() {
-  local want="kwok=$KWOK_VERSION kube=$KUBE_VERSION go=$GO_VERSION"
-  current kwok "$want" && return
-  build kwok "kwok $KWOK_VERSION (fake nodes for the scheduler; ~1 min cold)" / env GOBIN="$BIN" \
-    go install -trimpath -ldflags "-s -w" "sigs.k8s.io/kwok/cmd/kwok@$KWOK_VERSION"
   local src
-  src=$(module_dir "sigs.k8s.io/kwok@$KWOK_VERSION")
+  src=$(cd "$SRC" && go list -m -f '{{.Dir}}' sigs.k8s.io/kwok)
   "$BIN/kubectl" kustomize "$src/kustomize/stage/fast" >"$HOME_DIR/kwok-stages.yaml" ||
     die "kubectl kustomize of kwok's fast stages failed ($src/kustomize/stage/fast)."
-  stamp kwok "$want"
+  stamp binaries "$want"
 }
 
 crds() {
-  local want="controller-gen=$CONTROLLER_GEN_VERSION prometheus-operator=$PROM_OPERATOR_VERSION keda=$KEDA_VERSION go=$GO_VERSION"
+  local want="controller-gen=$(version sigs.k8s.io/controller-tools) prometheus-operator=$PROM_OPERATOR_VERSION keda=$KEDA_VERSION go=$GO_VERSION"
   current crds "$want" && return
-  build controller-gen "controller-gen $CONTROLLER_GEN_VERSION (~1 min cold)" / env GOBIN="$BIN" \
-    go install -trimpath -ldflags "-s -w" "sigs.k8s.io/controller-tools/cmd/controller-gen@$CONTROLLER_GEN_VERSION"
   # controller-gen reads the API types from a module that requires them.
   local gen=$HOME_DIR/src/crdgen
   rm -rf "$gen" "$HOME_DIR/crds.tmp" && mkdir -p "$gen" "$HOME_DIR/crds.tmp"
@@ -147,8 +122,6 @@ crds() {
   stamp crds "$want"
 }
 
-control_plane
-helm_tools
-kwok
+binaries
 crds
 say "Kubernetes tools ready in $HOME_DIR ($(elapsed)): $(cd "$BIN" && echo *)"

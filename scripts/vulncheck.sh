@@ -8,6 +8,7 @@
 #   scripts/vulncheck.sh                   every module of go.work (make vulncheck)
 #   scripts/vulncheck.sh tools/testdocker  the named modules outside go.work
 #                                          (docs/testing.md lists what that one reports)
+#   scripts/vulncheck.sh --install         only install govulncheck and build the database
 set -euo pipefail
 cd "$(dirname "$0")/.."
 VULN_VERSION=v1.9.0
@@ -29,6 +30,8 @@ if [[ ! -f $db/index/db.json ]]; then
   (cd tools/vulndb && GOWORK=off go run . -src "$src/data/osv" -modified "$VULNDB_TIME" -out "$db.tmp")
   mv "$db.tmp" "$db"
 fi
+
+[[ ${1:-} == --install ]] && exit 0 # only govulncheck and the database (.ci/run, in the background)
 
 echo "Go toolchain: $(go version) (stdlib vulnerabilities are judged against it; the Makefile pins GOTOOLCHAIN)"
 status=0

@@ -12,6 +12,7 @@ import (
 	"path/filepath"
 	"strconv"
 	"strings"
+	"sync"
 	"syscall"
 	"testing"
 	"time"
@@ -45,16 +46,19 @@ type DirectusServer struct {
 	proc             *process // nil while stopped
 }
 
-// Directus starts a Directus for t alone and stops it when t ends: a fresh
-// database (from the testenv PostgreSQL), `bootstrap` (schema, admin user
-// with a static token) and `start` in a fresh working directory, configured
-// only through the environment, with telemetry and every other outbound
-// call switched off. The process gets SIGKILL if the test binary dies.
+// Directus starts a Directus for t alone and stops it when t ends: its own
+// database, copied from a template that `directus bootstrap` (system
+// tables, admin user with a static token) prepared once per test binary,
+// and `start` in a fresh working directory, configured only through the
+// environment, with telemetry and every other outbound call switched off.
+// The process gets SIGKILL if the test binary dies. All servers of one test
+// binary share the admin's credentials (each on its own database and port).
 //
-// Cost, measured on 2 cores (Debian 12, PostgreSQL 15, Node 22): bootstrap
-// 3.5-5 s, start until /server/ping answers 3-4 s, so 7-9 s per call; RSS
-// 270-340 MB right after start, ~240 MB idle. A test should use one for all
-// it checks, and tests that use one should not run in parallel in numbers.
+// Cost, measured on 2 cores (Debian 12, PostgreSQL 15, Node 22): the
+// bootstrap 5-7 s, once per test binary; start until /server/ping answers
+// 3-6 s per call; RSS 270-340 MB right after start, ~240 MB idle. A test
+// should use one for all it checks, and tests that use one should not run
+// in parallel in numbers.
 //
 // The install comes from DIRECTUS_HOME, else
 // ${XDG_CACHE_HOME:-$HOME/.cache}/goshop/directus-<DirectusVersion>, as
@@ -68,11 +72,11 @@ func Directus(t testing.TB, opts ...DirectusOption) *DirectusServer {
 			"Fix: run scripts/install-directus.sh from the repository root (installs Node 22 and Directus into the user's cache, ~1-2 min once), "+
 			"or set DIRECTUS_HOME to a directory where `npm ci` of services/catalog-sync/directus was run.", DirectusVersion, err)
 	}
-	dbURL := Database(t)
-	db, err := pgconn.ParseConfig(dbURL)
-	if err != nil {
-		t.Fatalf("testenv: parse database URL for Directus: %v", err)
-	}
+	began := time.Now()
+	admin := directusAdminOnce()
+	dbURL := TemplateDatabase(t, "directus_"+strings.ReplaceAll(DirectusVersion, ".", "_"), func(ctx context.Context, url string) error {
+		return bootstrapDirectus(ctx, node, runJS, home, url, admin)
+	})
 	dir := t.TempDir()
 	for _, sub := range []string{"uploads", "extensions"} {
 		if err := os.Mkdir(filepath.Join(dir, sub), 0o755); err != nil {
@@ -87,32 +91,68 @@ func Directus(t testing.TB, opts ...DirectusOption) *DirectusServer {
 	port := FreePort(t)
 	s := &DirectusServer{
 		URL:           fmt.Sprintf("http://127.0.0.1:%d", port),
-		AdminToken:    randomHex(t, 24),
-		AdminEmail:    "admin@example.com",
-		AdminPassword: randomHex(t, 12),
+		AdminToken:    admin.token,
+		AdminEmail:    admin.email,
+		AdminPassword: admin.password,
 		DatabaseURL:   dbURL,
 		node:          node, runJS: runJS, dir: dir,
 		logs: &LogBuffer{},
 	}
-	s.env = []string{
-		// Only what is listed here: an inherited DB_* or PORT would
-		// silently reconfigure it. No .env exists in dir (it would win).
+	if s.env, err = directusEnv(node, home, dir, port, dbURL, admin); err != nil {
+		t.Fatalf("testenv: %v", err)
+	}
+	// Cleanups run last-registered first: stop the process, then report its
+	// log if the test failed, then remove dir and drop the database.
+	t.Cleanup(func() {
+		if t.Failed() {
+			t.Logf("testenv: last lines of the Directus log (%s):\n%s", s.URL, lastLines(s.logs.String(), 60))
+		}
+	})
+	t.Cleanup(s.stop)
+
+	copied := time.Now()
+	if err := s.start(); err != nil {
+		t.Fatalf("testenv: directus start: %v\n%s", err, lastLines(s.logs.String(), 40))
+	}
+	t.Logf("testenv: Directus %s at %s: database %s (bootstrapped once per test binary), start %s, RSS %d MB",
+		DirectusVersion, s.URL, copied.Sub(began).Round(100*time.Millisecond),
+		time.Since(copied).Round(100*time.Millisecond), s.rssMB())
+	return s
+}
+
+// directusAdmin is the admin user every Directus of this test binary has:
+// the template database is bootstrapped with it.
+type directusAdmin struct{ email, password, token string }
+
+var directusAdminOnce = sync.OnceValue(func() directusAdmin {
+	return directusAdmin{email: "admin@example.com", password: rand.Text(), token: rand.Text()}
+})
+
+// directusEnv is the whole environment of a Directus process: only what is
+// listed here (an inherited DB_* or PORT would silently reconfigure it; no
+// .env exists in dir, it would win).
+func directusEnv(node, home, dir string, port int, dbURL string, admin directusAdmin) ([]string, error) {
+	db, err := pgconn.ParseConfig(dbURL)
+	if err != nil {
+		return nil, fmt.Errorf("parse database URL for Directus: %w", err)
+	}
+	return []string{
 		"PATH=" + filepath.Dir(node) + ":/usr/local/bin:/usr/bin:/bin",
 		"HOME=" + dir,
 		"TMPDIR=" + os.TempDir(),
 		"HOST=127.0.0.1",
 		"PORT=" + strconv.Itoa(port),
-		"PUBLIC_URL=" + s.URL,
+		"PUBLIC_URL=" + fmt.Sprintf("http://127.0.0.1:%d", port),
 		"DB_CLIENT=pg",
 		"DB_HOST=" + db.Host,
 		"DB_PORT=" + strconv.Itoa(int(db.Port)),
 		"DB_DATABASE=" + db.Database,
 		"DB_USER=" + db.User,
 		"DB_PASSWORD=" + db.Password,
-		"SECRET=" + randomHex(t, 32),
-		"ADMIN_EMAIL=" + s.AdminEmail,
-		"ADMIN_PASSWORD=" + s.AdminPassword,
-		"ADMIN_TOKEN=" + s.AdminToken,
+		"SECRET=" + rand.Text(),
+		"ADMIN_EMAIL=" + admin.email,
+		"ADMIN_PASSWORD=" + admin.password,
+		"ADMIN_TOKEN=" + admin.token,
 		// Off the network: no usage reports, no project-owner reports, no
 		// license server, no AI providers, no sendmail probe at start.
 		"TELEMETRY=false",
@@ -131,28 +171,36 @@ func Directus(t testing.TB, opts ...DirectusOption) *DirectusServer {
 		// catalogue cross-origin; any origin may, as the data is public.
 		"CORS_ENABLED=true",
 		"CORS_ORIGIN=true",
-	}
-	// Cleanups run last-registered first: stop the process, then report its
-	// log if the test failed, then remove dir and drop the database.
-	t.Cleanup(func() {
-		if t.Failed() {
-			t.Logf("testenv: last lines of the Directus log (%s):\n%s", s.URL, lastLines(s.logs.String(), 60))
-		}
-	})
-	t.Cleanup(s.stop)
+	}, nil
+}
 
-	began := time.Now()
-	if err := s.bootstrap(); err != nil {
-		t.Fatalf("testenv: directus bootstrap: %v\n%s", err, lastLines(s.logs.String(), 40))
+// bootstrapDirectus runs `directus bootstrap` on the database at dbURL:
+// the system tables and the admin user with its static token.
+func bootstrapDirectus(ctx context.Context, node, runJS, home, dbURL string, admin directusAdmin) error {
+	dir, err := os.MkdirTemp("", "directus-bootstrap-")
+	if err != nil {
+		return err
 	}
-	bootstrapped := time.Now()
-	if err := s.start(); err != nil {
-		t.Fatalf("testenv: directus start: %v\n%s", err, lastLines(s.logs.String(), 40))
+	defer os.RemoveAll(dir)
+	env, err := directusEnv(node, home, dir, 0, dbURL, admin)
+	if err != nil {
+		return err
 	}
-	t.Logf("testenv: Directus %s at %s: bootstrap %s, start %s, RSS %d MB",
-		DirectusVersion, s.URL, bootstrapped.Sub(began).Round(100*time.Millisecond),
-		time.Since(bootstrapped).Round(100*time.Millisecond), s.rssMB())
-	return s
+	// The template's own deadline is for SQL; a bootstrap on a busy machine
+	// may take longer.
+	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), directusBootstrapTimeout)
+	defer cancel()
+	var logs LogBuffer
+	cmd := exec.CommandContext(ctx, node, runJS, "bootstrap")
+	cmd.Dir, cmd.Env, cmd.Stdout, cmd.Stderr = dir, env, &logs, &logs
+	cmd.SysProcAttr = &syscall.SysProcAttr{Pdeathsig: syscall.SIGKILL, Setpgid: true}
+	if err := cmd.Run(); err != nil {
+		if ctx.Err() != nil {
+			err = fmt.Errorf("not done after %s: %w", directusBootstrapTimeout, err)
+		}
+		return fmt.Errorf("directus bootstrap: %w\n%s", err, lastLines(logs.String(), 40))
+	}
+	return nil
 }
 
 // DirectusOption prepares the server's directory before it starts.
@@ -194,20 +242,6 @@ func (s *DirectusServer) command(ctx context.Context, arg string) *exec.Cmd {
 	// 300 MB Node process behind. Setpgid lets stop kill its children too.
 	cmd.SysProcAttr = &syscall.SysProcAttr{Pdeathsig: syscall.SIGKILL, Setpgid: true}
 	return cmd
-}
-
-// bootstrap creates the system tables and the admin user with its token.
-func (s *DirectusServer) bootstrap() error {
-	ctx, cancel := context.WithTimeout(context.Background(), directusBootstrapTimeout)
-	defer cancel()
-	cmd := s.command(ctx, "bootstrap")
-	if err := cmd.Run(); err != nil {
-		if ctx.Err() != nil {
-			return fmt.Errorf("not done after %s: %w", directusBootstrapTimeout, err)
-		}
-		return err
-	}
-	return nil
 }
 
 // start runs the server and waits until GET /server/ping answers "pong".
