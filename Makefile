@@ -18,7 +18,7 @@ STATICCHECK_VERSION := v0.8.2
 STATICCHECK := $(TOOLS)/staticcheck-$(STATICCHECK_VERSION)/staticcheck
 FUZZTIME ?= 10s
 
-.PHONY: help dev test system-packages lint vulncheck unit fuzz bench bench-smoke bench-run build images tools directus n8n jaeger kube-tools dashboards schemas clean-dev storefront-web
+.PHONY: help dev test system-packages lint vulncheck unit fuzz bench bench-smoke bench-run build images tools directus n8n jaeger stripe-mock kube-tools dashboards schemas clean-dev storefront-web
 
 help: ## list the targets
 	@grep -hE '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-10s %s\n", $$1, $$2}'
@@ -26,7 +26,7 @@ help: ## list the targets
 dev: ## run the whole shop locally (PostgreSQL, Redis, api, 2 order-workers, Directus, catalog-sync) without Docker
 	@scripts/dev.sh
 
-test: system-packages lint vulncheck directus n8n jaeger kube-tools unit ## everything CI runs: lint, then unit + integration tests on real PostgreSQL, Redis, Directus, n8n, Prometheus and Jaeger, and the Helm charts on a real Kubernetes control plane
+test: system-packages lint vulncheck directus n8n jaeger stripe-mock kube-tools unit ## everything CI runs: lint, then unit + integration tests on real PostgreSQL, Redis, Directus, n8n, Prometheus and Jaeger, and the Helm charts on a real Kubernetes control plane
 
 system-packages: ## install the Debian/Ubuntu packages make test needs that are missing (sudo when not root; instant when all are there)
 	@scripts/install-system-packages.sh test
@@ -107,6 +107,9 @@ kube-tools: ## build the pinned Kubernetes control plane, helm, helm-unittest, k
 
 jaeger: ## build the pinned Jaeger (tools/jaeger) into the cache (first run ~3-7 min, then instant)
 	@scripts/install-jaeger.sh
+
+stripe-mock: ## install the pinned stripe-mock (Stripe's API mock, for the Stripe provider's tests) into the cache (first run ~1 min, then instant)
+	@scripts/install-stripe-mock.sh
 
 dashboards: ## regenerate the Grafana dashboards (dashboards/grafana/) from their Go code, and what each chart ships of them and of dashboards/alerts/shop.rules.yml (charts/*/files/)
 	@# Helm reads no file outside a chart: the charts' files are generated outputs (the dashboards module's tests fail when they are not current).

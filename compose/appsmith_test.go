@@ -2,6 +2,7 @@ package compose
 
 import (
 	"encoding/json"
+	"fmt"
 	"net/url"
 	"os"
 	"path/filepath"
@@ -87,12 +88,14 @@ type oaParam struct {
 	Name     string `yaml:"name"`
 	In       string `yaml:"in"`
 	Required bool   `yaml:"required"`
+	Schema   schema `yaml:"schema"`
 }
 
 type schema struct {
 	Ref        string            `yaml:"$ref"`
 	Required   []string          `yaml:"required"`
 	Properties map[string]schema `yaml:"properties"`
+	Enum       []string          `yaml:"enum"`
 }
 
 type operation struct {
@@ -285,7 +288,8 @@ func TestAppsmithExportCallsTheAPI(t *testing.T) {
 	}
 	for _, want := range []string{
 		"POST /api/v1/auth/login", "GET /api/v1/products", "POST /api/v1/products", "PUT /api/v1/products/{id}",
-		"POST /api/v1/products/{id}/stock-adjustments", "GET /api/v1/orders",
+		"POST /api/v1/products/{id}/stock-adjustments", "GET /api/v1/orders", "GET /api/v1/orders/{id}",
+		"POST /api/v1/orders/{id}/shipments", "POST /api/v1/orders/{id}/delivery", "POST /api/v1/orders/{id}/cancel",
 	} {
 		if !called[want] {
 			t.Errorf("the admin app has no action for %s", want)
@@ -304,6 +308,73 @@ func TestAppsmithExportCallsTheAPI(t *testing.T) {
 			t.Errorf("action %s is never run (no widget, not on page load)", name)
 		}
 	}
+}
+
+// The Orders page's status filter offers "all" and every status the api
+// filters by (the enum of GET /api/v1/orders?status=), so a new state of
+// the order lifecycle cannot be missing from it.
+func TestAppsmithStatusFilterHasEveryStatus(t *testing.T) {
+	app := loadAppsmith(t)
+	api := loadOpenAPI(t)
+	_, params, _, ok := api.find("GET", "/api/v1/orders")
+	if !ok {
+		t.Fatal("GET /api/v1/orders is not in the api's OpenAPI document")
+	}
+	var want []string
+	for _, p := range params {
+		if p.In == "query" && p.Name == "status" {
+			want = append([]string{""}, api.resolve(p.Schema).Enum...)
+		}
+	}
+	if len(want) < 2 {
+		t.Fatal("GET /api/v1/orders has no status query parameter with an enum")
+	}
+	var got []string
+	for _, p := range app.PageList {
+		if p.UnpublishedPage.Name != "Orders" || len(p.UnpublishedPage.Layouts) == 0 {
+			continue
+		}
+		w := findWidget(p.UnpublishedPage.Layouts[0].DSL, "StatusSelect")
+		if w == nil {
+			t.Fatal("the Orders page has no StatusSelect widget")
+		}
+		if w["onOptionChange"] == nil || !strings.Contains(fmt.Sprint(w["onOptionChange"]), "ListOrders.run(") {
+			t.Errorf("StatusSelect does not reload the list (onOptionChange %v)", w["onOptionChange"])
+		}
+		for _, key := range []string{"options", "sourceData"} {
+			opts, _ := w[key].([]any)
+			var values []string
+			for _, o := range opts {
+				m, _ := o.(map[string]any)
+				values = append(values, fmt.Sprint(m["value"]))
+			}
+			if key == "options" {
+				got = values
+			} else if !slices.Equal(values, got) {
+				t.Errorf("StatusSelect: sourceData %v and options %v differ", values, got)
+			}
+		}
+	}
+	slices.Sort(want)
+	slices.Sort(got)
+	if !slices.Equal(got, want) {
+		t.Errorf("the Orders page's status filter offers %q; the api filters by %q (and \"\" for all)", got, want)
+	}
+}
+
+func findWidget(w map[string]any, name string) map[string]any {
+	if w["widgetName"] == name {
+		return w
+	}
+	kids, _ := w["children"].([]any)
+	for _, k := range kids {
+		if m, ok := k.(map[string]any); ok {
+			if f := findWidget(m, name); f != nil {
+				return f
+			}
+		}
+	}
+	return nil
 }
 
 // checkBody: a JSON body (with {{bindings}} as values) sends exactly fields

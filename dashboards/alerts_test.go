@@ -9,7 +9,7 @@ import (
 	"sigs.k8s.io/yaml"
 )
 
-var ruleTests = []string{"shop.rules.test.yml", "catalog.rules.test.yml", "storefront.rules.test.yml"}
+var ruleTests = []string{"shop.rules.test.yml", "catalog.rules.test.yml", "storefront.rules.test.yml", "lifecycle.rules.test.yml"}
 
 // promtool (Debian's prometheus package) checks the rules and runs their
 // unit tests.

@@ -13,6 +13,7 @@ package dashboards
 import (
 	"strings"
 
+	"github.com/grafana/grafana-foundation-sdk/go/bargauge"
 	"github.com/grafana/grafana-foundation-sdk/go/cog"
 	"github.com/grafana/grafana-foundation-sdk/go/cog/variants"
 	"github.com/grafana/grafana-foundation-sdk/go/common"
@@ -82,6 +83,21 @@ func targets(qs []q) []cog.Builder[variants.Dataquery] {
 	return out
 }
 
+// instantTargets are qs as instant queries: one value each, at the end of
+// the dashboard's range.
+func instantTargets(qs []q) []cog.Builder[variants.Dataquery] {
+	var out []cog.Builder[variants.Dataquery]
+	for i, x := range qs {
+		out = append(out, prometheus.NewDataqueryBuilder().
+			Datasource(dsRef()).
+			Expr(x.expr).
+			LegendFormat(x.legend).
+			Instant().
+			RefId(string(rune('A'+i))))
+	}
+	return out
+}
+
 // graph is a time series panel.
 func graph(title, desc, unit string, qs ...q) *timeseries.PanelBuilder {
 	return timeseries.NewPanelBuilder().
@@ -103,6 +119,20 @@ func single(title, desc, unit string, qs ...q) *stat.PanelBuilder {
 		Height(4).Span(6).
 		ReduceOptions(common.NewReduceDataOptionsBuilder().Calcs([]string{"lastNotNull"})).
 		GraphMode(common.BigValueGraphModeArea)
+}
+
+// bars is a horizontal bar gauge of instant queries, one bar per query in
+// the order given (a funnel when the queries are its steps).
+func bars(title, desc, unit string, qs ...q) *bargauge.PanelBuilder {
+	return bargauge.NewPanelBuilder().
+		Title(title).Description(desc).Unit(unit).
+		Datasource(dsRef()).Targets(instantTargets(qs)).
+		Height(8).Span(12).
+		Orientation(common.VizOrientationHorizontal).
+		DisplayMode(common.BarGaugeDisplayModeBasic).
+		ShowUnfilled(true).
+		Decimals(0).
+		ReduceOptions(common.NewReduceDataOptionsBuilder().Calcs([]string{"lastNotNull"}))
 }
 
 // newBoard starts a dashboard with the shared settings and variables:

@@ -94,9 +94,11 @@ func waitScraped(t *testing.T, s *stack, l load) {
 
 // The dashboards' range queries run as Grafana would: template variables at
 // their "All" value (".*"), $__rate_interval as Grafana derives it for the
-// test's 1 s scrape interval and step: max(4 x scrape, step + scrape) = 4s.
+// test's 1 s scrape interval and step: max(4 x scrape, step + scrape) = 4s,
+// and $__range as the dashboards' default time range (now-1h to now), which
+// spans the whole run.
 var substitutions = strings.NewReplacer(
-	"$namespace", ".*", "$instance", ".*", "$__rate_interval", "4s")
+	"$namespace", ".*", "$instance", ".*", "$__rate_interval", "4s", "$__range", "1h")
 
 const panelStep = time.Second
 

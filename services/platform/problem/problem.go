@@ -38,6 +38,9 @@ type Problem struct {
 	Detail   string       `json:"detail,omitempty"`
 	Instance string       `json:"instance,omitempty"`
 	Errors   []FieldError `json:"errors,omitempty"`
+	// CurrentStatus is the resource's state when a request conflicts with it
+	// (409: an order that cannot be cancelled, paid or shipped now).
+	CurrentStatus string `json:"current_status,omitempty"`
 
 	// RetryAfter, when set, is sent as a Retry-After header (whole seconds).
 	RetryAfter time.Duration `json:"-"`

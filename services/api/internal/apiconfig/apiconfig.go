@@ -7,6 +7,7 @@ import (
 	"net"
 	"net/url"
 	"strconv"
+	"strings"
 	"time"
 
 	"github.com/goshop-platform/shop/services/platform/config"
@@ -25,6 +26,7 @@ type Spec struct {
 	Auth      Auth              `json:"auth"`
 	RateLimit RateLimit         `json:"rateLimit"`
 	Orders    Orders            `json:"orders"`
+	Payments  Payments          `json:"payments"`
 	CORS      CORS              `json:"cors"`
 	// TrustedProxies are CIDRs whose X-Forwarded-For is believed when
 	// finding the client address for rate limits.
@@ -73,6 +75,33 @@ type RateLimit struct {
 	OrdersWindow    time.Duration `json:"ordersWindow"`
 }
 
+// Payments chooses the payment provider and tunes the recovery sweep.
+type Payments struct {
+	Provider string `json:"provider" jsonschema:"enum=mock|stripe"`
+	Mock     Mock   `json:"mock"`
+	Stripe   Stripe `json:"stripe"`
+	// SweepInterval is how often unsettled payments and refunds are looked for.
+	SweepInterval time.Duration `json:"sweepInterval"`
+	// RecheckAfter: an attempt or refund left unsettled this long is asked
+	// of the provider again (with the same idempotency key).
+	RecheckAfter time.Duration `json:"recheckAfter"`
+}
+
+// Mock tunes the local test-card provider.
+type Mock struct {
+	// ProcessingDelay is how long the "processing" test card stays processing.
+	ProcessingDelay time.Duration `json:"processingDelay"`
+}
+
+// Stripe configures the stripe provider.
+type Stripe struct {
+	SecretKey     config.Secret `json:"secretKey"`
+	WebhookSecret config.Secret `json:"webhookSecret"`
+	// BackendURL overrides Stripe's API address (stripe-mock in tests); empty means Stripe.
+	BackendURL string        `json:"backendURL"`
+	Timeout    time.Duration `json:"timeout"`
+}
+
 // Orders configures intake and status.
 type Orders struct {
 	IdempotencyTTL   time.Duration `json:"idempotencyTTL"`
@@ -112,7 +141,9 @@ func Defaults() Spec {
 		},
 		RateLimit: RateLimit{LoginPerAccount: 5, LoginPerIP: 30, LoginWindow: time.Minute,
 			RegisterPerIP: 10, RegisterWindow: time.Hour, OrdersPerUser: 60, OrdersWindow: time.Minute},
-		Orders:         Orders{IdempotencyTTL: 24 * time.Hour, PendingStatusTTL: 7 * 24 * time.Hour, LiveHeartbeat: 15 * time.Second, MaxLiveStreamsPerUser: 5},
+		Orders: Orders{IdempotencyTTL: 24 * time.Hour, PendingStatusTTL: 7 * 24 * time.Hour, LiveHeartbeat: 15 * time.Second, MaxLiveStreamsPerUser: 5},
+		Payments: Payments{Provider: "mock", Mock: Mock{ProcessingDelay: 3 * time.Second}, Stripe: Stripe{Timeout: 20 * time.Second},
+			SweepInterval: 2 * time.Second, RecheckAfter: 5 * time.Second},
 		CORS:           CORS{AllowedOrigins: []string{"http://localhost:8088"}},
 		TrustedProxies: []string{},
 	}
@@ -148,6 +179,7 @@ func (s *Spec) Validate() config.FieldErrors {
 	errs.Check(s.Orders.IdempotencyTTL >= time.Minute, "spec.orders.idempotencyTTL", "must be at least 1m")
 	errs.Check(s.Orders.PendingStatusTTL >= time.Hour, "spec.orders.pendingStatusTTL", "must be at least 1h")
 	errs.Check(s.Orders.MaxLiveStreamsPerUser >= 1 && s.Orders.MaxLiveStreamsPerUser <= 1000, "spec.orders.maxLiveStreamsPerUser", "must be between 1 and 1000")
+	s.Payments.validate(errs.Add)
 	errs.Check(s.Orders.LiveHeartbeat >= time.Second && s.Orders.LiveHeartbeat <= 5*time.Minute, "spec.orders.liveHeartbeat", "must be between 1s and 5m")
 	for i, o := range s.CORS.AllowedOrigins {
 		u, err := url.Parse(o)
@@ -161,4 +193,31 @@ func (s *Spec) Validate() config.FieldErrors {
 		}
 	}
 	return errs
+}
+
+func (p Payments) validate(add func(path, msg string)) {
+	switch p.Provider {
+	case "mock":
+	case "stripe":
+		if !strings.HasPrefix(p.Stripe.SecretKey.Value(), "sk_") && !strings.HasPrefix(p.Stripe.SecretKey.Value(), "rk_") {
+			add("spec.payments.stripe.secretKey", "must be a Stripe secret or restricted key (sk_... or rk_...); set API_PAYMENTS_STRIPE_SECRET_KEY or its _FILE")
+		}
+		if !strings.HasPrefix(p.Stripe.WebhookSecret.Value(), "whsec_") {
+			add("spec.payments.stripe.webhookSecret", "must be the webhook endpoint's signing secret (whsec_...)")
+		}
+		if u, err := url.Parse(p.Stripe.BackendURL); p.Stripe.BackendURL != "" && (err != nil || u.Host == "") {
+			add("spec.payments.stripe.backendURL", "must be an absolute URL or empty (Stripe's API)")
+		}
+	default:
+		add("spec.payments.provider", "must be mock or stripe")
+	}
+	if p.Mock.ProcessingDelay < 0 {
+		add("spec.payments.mock.processingDelay", "must not be negative")
+	}
+	if p.SweepInterval < 10*time.Millisecond {
+		add("spec.payments.sweepInterval", "must be at least 10ms")
+	}
+	if p.RecheckAfter < 10*time.Millisecond {
+		add("spec.payments.recheckAfter", "must be at least 10ms")
+	}
 }

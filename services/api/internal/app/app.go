@@ -11,6 +11,7 @@ import (
 	"log/slog"
 	"net"
 	"net/netip"
+	"sync"
 
 	"github.com/jackc/pgx/v5/pgxpool"
 	"github.com/redis/go-redis/v9"
@@ -20,6 +21,7 @@ import (
 	"github.com/goshop-platform/shop/services/api/internal/httpapi"
 	"github.com/goshop-platform/shop/services/api/internal/livestatus"
 	"github.com/goshop-platform/shop/services/api/internal/order"
+	"github.com/goshop-platform/shop/services/api/internal/payment"
 	"github.com/goshop-platform/shop/services/api/internal/product"
 	"github.com/goshop-platform/shop/services/api/internal/ratelimit"
 	"github.com/goshop-platform/shop/services/api/openapi"
@@ -39,7 +41,9 @@ type App struct {
 	// Live holds the process's one subscription to order status events;
 	// Run and Serve keep it subscribed while the server runs.
 	Live *livestatus.Hub
-	log  *slog.Logger
+	// Sweep settles payments and refunds a crash or a silent provider left open.
+	Sweep *payment.Sweep
+	log   *slog.Logger
 }
 
 // New builds the service. It does not wait for Postgres or Redis; /readyz
@@ -105,6 +109,9 @@ func (a *App) wire(doc *config.Document[apiconfig.Spec], log *slog.Logger) error
 	}
 	metrics := telemetry.NewMetrics()
 	api.RegisterMetrics(metrics.Registry)
+	if err := a.wirePayments(api, spec, metrics.Registry, log); err != nil {
+		return err
+	}
 	a.Server = httpserver.New(spec.HTTP, log, metrics,
 		httpserver.Check{Name: "postgres", Func: func(ctx context.Context) error { return a.DB.Ping(ctx) }},
 		httpserver.Check{Name: "redis", Func: func(ctx context.Context) error { return a.Redis.Ping(ctx).Err() }},
@@ -138,19 +145,17 @@ func (a *App) Serve(ctx context.Context, ln net.Listener) error {
 	return a.withLiveStatus(ctx, func() error { return a.Server.Serve(ctx, ln) })
 }
 
-// withLiveStatus keeps the hub subscribed while serve runs. When ctx ends
-// the hub stops first, which ends the open event streams, so the server's
+// withLiveStatus keeps the hub subscribed and the payment sweep running
+// while serve runs. When ctx ends the hub stops first, which ends the open event streams, so the server's
 // drain is not held up by them.
 func (a *App) withLiveStatus(ctx context.Context, serve func() error) error {
 	hubCtx, stop := context.WithCancel(ctx)
-	done := make(chan struct{})
-	go func() {
-		defer close(done)
-		a.Live.Run(hubCtx)
-	}()
+	var bg sync.WaitGroup
+	bg.Go(func() { a.Live.Run(hubCtx) })
+	bg.Go(func() { a.Sweep.Run(hubCtx) })
 	err := serve()
 	stop()
-	<-done
+	bg.Wait()
 	return err
 }
 

@@ -271,6 +271,7 @@ type problemBody struct {
 		Parameter string `json:"parameter"`
 		Detail    string `json:"detail"`
 	} `json:"errors"`
+	CurrentStatus string `json:"current_status"`
 }
 
 // names lists the pointers/parameters of the field errors.

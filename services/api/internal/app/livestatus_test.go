@@ -6,8 +6,10 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"io"
 	"net/http"
+	"slices"
 	"strings"
 	"syscall"
 	"testing"
@@ -164,8 +166,8 @@ func (s *sseStream) status(timeout time.Duration) orderView {
 	if err := json.Unmarshal([]byte(ev.Data), &o); err != nil {
 		s.t.Fatalf("event data is not the order JSON: %v\n%+v", err, ev)
 	}
-	if ev.Event != "status" || ev.ID != o.Status {
-		s.t.Fatalf("event %q with id %q for status %q; want event status, id = status", ev.Event, ev.ID, o.Status)
+	if want := fmt.Sprintf("%s/%d", o.Status, len(o.Events)); ev.Event != "status" || ev.ID != want {
+		s.t.Fatalf("event %q with id %q for status %q; want event status, id %q", ev.Event, ev.ID, o.Status, want)
 	}
 	s.last = ev.Data
 	return o
@@ -241,6 +243,13 @@ func (e *env) decide(id string, uid int64, status, reason string) {
 			_, err = e.db.Exec(ctx, `INSERT INTO order_items (order_id, line, product_id, quantity) VALUES ($1, 0, 3, 2)`, id)
 		}
 	}
+	if err == nil && status == orderstream.StatusConfirmed {
+		_, err = e.db.Exec(ctx, `UPDATE orders SET payment_due_at = now() + interval '15 minutes' WHERE id = $1`, id)
+	}
+	if err == nil {
+		_, err = e.db.Exec(ctx, `INSERT INTO order_events (order_id, type, status, actor, reason)
+			VALUES ($1, $2, $2, 'order-worker', nullif($3, ''))`, id, status, reason)
+	}
 	if err != nil {
 		e.t.Fatalf("record decision: %v", err)
 	}
@@ -263,7 +272,8 @@ func (e *env) publishStatus(id string, uid int64, status, reason string) int64 {
 
 // TestLiveStatusStreamsConfirmation: the owner's stream starts with the
 // pending status, ignores an event that changes nothing, delivers
-// confirmed as soon as it is published and then ends.
+// confirmed as soon as it is published, then each transition (paid,
+// shipped, delivered), and ends after the final one.
 func TestLiveStatusStreamsConfirmation(t *testing.T) {
 	e := newEnv(t, func(s *apiconfig.Spec) { s.Orders.LiveHeartbeat = time.Second })
 	tok, uid := e.customer("live@example.com")
@@ -305,6 +315,23 @@ func TestLiveStatusStreamsConfirmation(t *testing.T) {
 	if body := strings.TrimSpace(string(polled.body)); s.last != body {
 		t.Fatalf("event data %s differs from GET %s", s.last, body)
 	}
+	// Every later transition is sent too, published by the api itself, and
+	// the stream ends at the final one.
+	expect(t, e.do(req{method: "POST", path: "/api/v1/orders/" + a.ID + "/payments", token: tok,
+		body: map[string]string{"payment_method": "4242 4242 4242 4242"}}), 201)
+	if o := s.status(5 * time.Second); o.Status != "paid" || !slices.Equal(o.types(), []string{"confirmed", "paid"}) {
+		t.Fatalf("event after payment %+v", o)
+	}
+	admin := e.admin()
+	expect(t, e.do(req{method: "POST", path: "/api/v1/orders/" + a.ID + "/shipments", token: admin,
+		body: map[string]string{"carrier": "DHL", "tracking_number": "JD0001"}}), 200)
+	if o := s.status(5 * time.Second); o.Status != "shipped" || o.Carrier == nil || *o.Carrier != "DHL" {
+		t.Fatalf("event after shipment %+v", o)
+	}
+	expect(t, e.do(req{method: "POST", path: "/api/v1/orders/" + a.ID + "/delivery", token: admin}), 200)
+	if o := s.status(5 * time.Second); o.Status != "delivered" || len(o.Events) != 4 {
+		t.Fatalf("event after delivery %+v", o)
+	}
 	s.ended(5 * time.Second)
 	eventually(t, 5*time.Second, "the stream gauge to drop to 0", func() bool {
 		return strings.Contains(e.metrics(), "shop_live_status_streams 0\n")
@@ -332,7 +359,7 @@ func TestLiveStatusStreamsFailure(t *testing.T) {
 	if err := json.Unmarshal([]byte(ev.Data), &o); err != nil {
 		t.Fatal(err)
 	}
-	if ev.Event != "status" || ev.ID != "failed" || o.Status != "failed" || o.Reason != "insufficient_stock" ||
+	if ev.Event != "status" || ev.ID != "failed/1" || o.Status != "failed" || o.Reason != "insufficient_stock" ||
 		o.ReasonDetail != "product 3: 1 in stock, 2 requested" {
 		t.Fatalf("failure event %+v (%+v)", ev, o)
 	}
@@ -387,7 +414,14 @@ func TestLiveStatusAcrossReplicas(t *testing.T) {
 		if o := s.status(5 * time.Second); o.Status != "confirmed" {
 			t.Fatalf("instance %s: event %+v, want confirmed", name, o)
 		}
-		s.ended(5 * time.Second)
+	}
+	// A transition made through one replica reaches the streams on both.
+	expect(t, eb.do(req{method: "POST", path: "/api/v1/orders/" + a.ID + "/payments", token: tok,
+		body: map[string]string{"payment_method": "4242424242424242"}}), 201)
+	for name, s := range map[string]*sseStream{"B": onB, "A": onA} {
+		if o := s.status(5 * time.Second); o.Status != "paid" {
+			t.Fatalf("instance %s: event %+v, want paid", name, o)
+		}
 	}
 }
 
@@ -397,21 +431,21 @@ func TestLiveStatusAlreadyFinal(t *testing.T) {
 	e := newEnv(t)
 	tok, uid := e.customer("late@example.com")
 	a := e.placeOrder(tok)
-	e.decide(a.ID, uid, "confirmed", "")
+	e.decide(a.ID, uid, "failed", orderstream.ReasonInsufficientStock)
 	s := openStream(t, e.base, a.ID, tok, nil)
-	if o := s.status(5 * time.Second); o.Status != "confirmed" || o.TotalMinor == nil {
-		t.Fatalf("first event %+v, want the confirmed order", o)
+	if o := s.status(5 * time.Second); o.Status != "failed" || o.Reason != orderstream.ReasonInsufficientStock {
+		t.Fatalf("first event %+v, want the failed order", o)
 	}
 	s.ended(5 * time.Second)
 	// EventSource reconnects with the last id; 204 tells it to stop.
 	r := expect(t, e.do(req{method: "GET", path: "/api/v1/orders/" + a.ID + "/events", token: tok,
-		headers: map[string]string{"Last-Event-ID": "confirmed"}}), 204)
+		headers: map[string]string{"Last-Event-ID": "failed/1"}}), 204)
 	if len(r.body) != 0 {
 		t.Fatalf("204 with a body: %q", r.body)
 	}
 	// A client that missed the final event gets it again.
-	s = openStream(t, e.base, a.ID, tok, map[string]string{"Last-Event-ID": "pending"})
-	if o := s.status(5 * time.Second); o.Status != "confirmed" {
+	s = openStream(t, e.base, a.ID, tok, map[string]string{"Last-Event-ID": "pending/0"})
+	if o := s.status(5 * time.Second); o.Status != "failed" {
 		t.Fatalf("reconnect after pending: %+v", o)
 	}
 	s.ended(5 * time.Second)
@@ -437,9 +471,9 @@ func TestLiveStatusOutlivesServerTimeouts(t *testing.T) {
 	if waited := time.Since(start); waited < 2*time.Second {
 		t.Fatalf("3 keep-alives within %s with a 1s interval", waited)
 	}
-	e.decide(a.ID, uid, "confirmed", "")
-	e.publishStatus(a.ID, uid, "confirmed", "")
-	if o := s.status(5 * time.Second); o.Status != "confirmed" {
+	e.decide(a.ID, uid, "failed", orderstream.ReasonInsufficientStock)
+	e.publishStatus(a.ID, uid, "failed", orderstream.ReasonInsufficientStock)
+	if o := s.status(5 * time.Second); o.Status != "failed" {
 		t.Fatalf("event %+v", o)
 	}
 	s.ended(5 * time.Second)
@@ -475,17 +509,17 @@ func TestLiveStatusRedisOutage(t *testing.T) {
 		return r.problem(t).Type == "/problems/live-status-unavailable"
 	})
 	// The worker decides while the api cannot hear about it.
-	e.decide(a.ID, uid, "confirmed", "")
-	// A decided order needs no live updates: it streams even now.
+	e.decide(a.ID, uid, "failed", orderstream.ReasonInsufficientStock)
+	// A finished order needs no live updates: it streams even now.
 	late := openStream(t, e.base, a.ID, tok, nil)
-	if o := late.status(5 * time.Second); o.Status != "confirmed" {
+	if o := late.status(5 * time.Second); o.Status != "failed" {
 		t.Fatalf("stream opened during the outage on a decided order: %+v", o)
 	}
 	late.ended(5 * time.Second)
 
 	srv.Start(t)
-	if o := s.status(20 * time.Second); o.Status != "confirmed" {
-		t.Fatalf("after the outage: %+v, want confirmed", o)
+	if o := s.status(20 * time.Second); o.Status != "failed" {
+		t.Fatalf("after the outage: %+v, want failed", o)
 	}
 	s.ended(5 * time.Second)
 	if !strings.Contains(e.logs.String(), "order status subscription up") {

@@ -32,7 +32,33 @@ type orderView struct {
 		Quantity       int    `json:"quantity"`
 		UnitPriceMinor *int64 `json:"unit_price_minor"`
 	} `json:"items"`
-	TotalMinor *int64 `json:"total_minor"`
+	TotalMinor     *int64      `json:"total_minor"`
+	Actions        []string    `json:"actions"`
+	Events         []eventView `json:"events"`
+	PaymentDueAt   *time.Time  `json:"payment_due_at"`
+	Carrier        *string     `json:"carrier"`
+	TrackingNumber *string     `json:"tracking_number"`
+}
+
+// eventView is one entry of an order's timeline.
+type eventView struct {
+	ID        int64          `json:"id"`
+	Type      string         `json:"type"`
+	Status    string         `json:"status"`
+	Actor     string         `json:"actor"`
+	Reason    *string        `json:"reason"`
+	PaymentID *string        `json:"payment_id"`
+	RefundID  *string        `json:"refund_id"`
+	Detail    map[string]any `json:"detail"`
+}
+
+// types lists the timeline's event types, oldest first.
+func (o orderView) types() []string {
+	out := []string{}
+	for _, e := range o.Events {
+		out = append(out, e.Type)
+	}
+	return out
 }
 
 func orderBody(lines ...[2]int) map[string]any {

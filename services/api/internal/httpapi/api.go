@@ -25,11 +25,15 @@ import (
 
 // API holds what the handlers need.
 type API struct {
-	Log            *slog.Logger
-	Auth           *auth.Service
-	Products       product.Store
-	Intake         *order.Intake
-	Orders         order.Reader
+	Log       *slog.Logger
+	Auth      *auth.Service
+	Products  product.Store
+	Intake    *order.Intake
+	Orders    order.Reader
+	Lifecycle *order.Lifecycle
+	Payments  Payments
+	// Webhooks is nil unless the stripe provider is configured.
+	Webhooks       Webhooks
 	LoginPerIP     *ratelimit.Limiter
 	LoginPerAcct   *ratelimit.Limiter
 	RegisterPerIP  *ratelimit.Limiter
@@ -83,6 +87,7 @@ func (a *API) Mount(r chi.Router) {
 		r.Post("/auth/logout", a.handle(a.logout))
 		r.Get("/products", a.handle(a.listProducts))
 		r.Get("/products/{id}", a.handle(a.getProduct))
+		r.Post("/payments/webhooks/stripe", a.handle(a.stripeWebhook))
 		r.Group(func(r chi.Router) {
 			r.Use(a.authenticate)
 			r.Get("/me", a.handle(a.me))
@@ -90,6 +95,10 @@ func (a *API) Mount(r chi.Router) {
 			r.Get("/orders", a.handle(a.listOrders))
 			r.Get("/orders/{id}", a.handle(a.getOrder))
 			r.Get("/orders/{id}/events", a.handle(a.orderEvents))
+			r.Post("/orders/{id}/payments", a.handle(a.payOrder))
+			r.Post("/orders/{id}/cancel", a.handle(a.cancelOrder))
+			r.Post("/orders/{id}/shipments", a.handle(a.shipOrder))
+			r.Post("/orders/{id}/delivery", a.handle(a.deliverOrder))
 			r.Group(func(r chi.Router) {
 				r.Use(requireAdmin)
 				r.Post("/products", a.handle(a.createProduct))

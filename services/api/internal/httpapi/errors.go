@@ -8,7 +8,9 @@ import (
 	"github.com/goshop-platform/shop/services/api/internal/auth"
 	"github.com/goshop-platform/shop/services/api/internal/livestatus"
 	"github.com/goshop-platform/shop/services/api/internal/order"
+	"github.com/goshop-platform/shop/services/api/internal/payment"
 	"github.com/goshop-platform/shop/services/api/internal/product"
+	"github.com/goshop-platform/shop/services/kernel/lifecycle"
 	"github.com/goshop-platform/shop/services/kernel/stock"
 	"github.com/goshop-platform/shop/services/platform/problem"
 )
@@ -32,6 +34,8 @@ func (a *API) fail(w http.ResponseWriter, r *http.Request, err error) {
 	var p *problem.Problem
 	var se *stock.Error
 	var limited *order.RateLimitedError
+	var wrong *lifecycle.StateError
+	var declined *payment.DeclinedError
 	switch {
 	case errors.As(err, &p):
 		if p.Status == http.StatusUnauthorized {
@@ -49,7 +53,7 @@ func (a *API) fail(w http.ResponseWriter, r *http.Request, err error) {
 	case errors.Is(err, auth.ErrUserNotFound):
 		w.Header().Set("WWW-Authenticate", `Bearer realm="shop", error="invalid_token"`)
 		p = problem.New(http.StatusUnauthorized, "unauthenticated", "the account of this token no longer exists")
-	case errors.Is(err, product.ErrNotFound), errors.Is(err, order.ErrNotFound):
+	case errors.Is(err, product.ErrNotFound), errors.Is(err, order.ErrNotFound), errors.Is(err, lifecycle.ErrNotFound):
 		p = problem.New(http.StatusNotFound, "not-found", err.Error())
 	case errors.Is(err, product.ErrVersionMismatch):
 		p = problem.New(http.StatusPreconditionFailed, "stale-version", "the product changed since you read it; GET it again and retry with the new ETag")
@@ -59,6 +63,24 @@ func (a *API) fail(w http.ResponseWriter, r *http.Request, err error) {
 	case errors.As(err, &se) && errors.Is(err, stock.ErrInsufficient):
 		p = problem.New(http.StatusConflict, "insufficient-stock", se.Error())
 		p.Errors = []problem.FieldError{{Pointer: problem.Pointer("delta"), Detail: "would take stock below zero"}}
+	case errors.As(err, &wrong):
+		p = problem.New(http.StatusConflict, "wrong-state", wrong.Error())
+		p.CurrentStatus = wrong.Current
+	case errors.Is(err, order.ErrForbidden):
+		p = errForbidden
+	case errors.As(err, &declined):
+		p = problem.New(http.StatusPaymentRequired, "payment-declined", "the payment was declined ("+declined.Payment.Reason+"); the order still awaits payment: try another card")
+		p.Errors = []problem.FieldError{{Pointer: problem.Pointer("payment_method"), Detail: declined.Payment.Reason}}
+		p.CurrentStatus = declined.Payment.OrderStatus
+	case errors.Is(err, payment.ErrInvalidMethod):
+		p = problem.Validation(problem.FieldError{Pointer: problem.Pointer("payment_method"), Detail: err.Error()})
+	case errors.Is(err, payment.ErrInProgress):
+		p = problem.New(http.StatusConflict, "payment-in-progress", "another payment of this order is being processed; wait for its outcome on the order's timeline")
+		p.CurrentStatus = "confirmed"
+	case errors.Is(err, payment.ErrUnknownOutcome):
+		a.Log.WarnContext(r.Context(), "payment provider did not answer", "err", err)
+		p = problem.New(http.StatusServiceUnavailable, "payment-provider-unavailable", "the payment provider did not answer; retry with the same Idempotency-Key (you will not be charged twice)")
+		p.RetryAfter = 5 * time.Second
 	case errors.As(err, &limited):
 		p = rateLimited(limited.RetryAfter)
 		p.Detail = "too many orders in a short time; wait before ordering again"

@@ -4,10 +4,12 @@ import (
 	"encoding/json"
 	"fmt"
 	"net/http"
+	"strconv"
 	"sync"
 	"time"
 
 	"github.com/goshop-platform/shop/services/api/internal/order"
+	"github.com/goshop-platform/shop/services/kernel/lifecycle"
 )
 
 // streamWriteTimeout bounds each write to a live stream. The server's
@@ -17,19 +19,22 @@ const streamWriteTimeout = 10 * time.Second
 
 var keepAlive = []byte(": keep-alive\n\n")
 
-func final(status string) bool {
-	return status == order.StatusConfirmed || status == order.StatusFailed
-}
+// final reports whether nothing can happen to the order any more.
+func final(o order.Order) bool { return lifecycle.Final(o.Status) }
 
-// statusEvent renders o as a server-sent event. Statuses only move forward
-// (pending, then confirmed or failed), so the status names the event.
+// eventID names the state the stream last sent: the status and how many
+// timeline entries it had. The timeline only grows, so this identifies it.
+func eventID(o order.Order) string { return o.Status + "/" + strconv.Itoa(len(o.Events)) }
+
+// statusEvent renders o, with its timeline, as a server-sent event.
 func statusEvent(o order.Order) []byte {
 	data, _ := json.Marshal(o) // plain struct: cannot fail; one line, as SSE data needs
-	return fmt.Appendf(nil, "id: %s\nevent: status\ndata: %s\n\n", o.Status, data)
+	return fmt.Appendf(nil, "id: %s\nevent: status\ndata: %s\n\n", eventID(o), data)
 }
 
-// orderEvents streams an order's status as server-sent events: the current
-// status at once, then every change, and the stream ends after a final one.
+// orderEvents streams an order's status and timeline as server-sent
+// events: the order at once, then after every transition, and the stream
+// ends after a final status (failed, cancelled, expired, delivered).
 func (a *API) orderEvents(w http.ResponseWriter, r *http.Request) error {
 	id, err := orderID(r)
 	if err != nil {
@@ -43,7 +48,7 @@ func (a *API) orderEvents(w http.ResponseWriter, r *http.Request) error {
 	}
 	o, err := a.visibleOrder(r, id)
 	switch {
-	case lerr != nil && (err != nil || !final(o.Status)):
+	case lerr != nil && (err != nil || !final(o)):
 		// Without the hub only a decided order can be streamed: it will
 		// not change any more.
 		return lerr
@@ -52,7 +57,7 @@ func (a *API) orderEvents(w http.ResponseWriter, r *http.Request) error {
 	}
 	// EventSource reconnects whenever a stream ends; one that has already
 	// seen the final event is told to stop (a 204 ends its retries).
-	if final(o.Status) && r.Header.Get("Last-Event-ID") == o.Status {
+	if final(o) && r.Header.Get("Last-Event-ID") == eventID(o) {
 		w.Header().Set("Cache-Control", "no-store")
 		w.WriteHeader(http.StatusNoContent)
 		return nil
@@ -98,7 +103,7 @@ func (a *API) orderEvents(w http.ResponseWriter, r *http.Request) error {
 	}
 	beat := time.NewTicker(every)
 	defer beat.Stop()
-	for !final(o.Status) {
+	for !final(o) {
 		select {
 		case <-ctx.Done():
 			return nil
@@ -109,14 +114,14 @@ func (a *API) orderEvents(w http.ResponseWriter, r *http.Request) error {
 				return nil
 			}
 		case <-l.Wake():
-			n, err := a.Orders.Get(ctx, id)
+			n, err := a.visibleOrder(r, id)
 			if err != nil {
 				// Too late for a problem response; ending the stream makes
 				// the client reconnect and read afresh.
 				a.Log.WarnContext(ctx, "live status re-read failed; ending stream", "order_id", id.String(), "err", err)
 				return nil
 			}
-			if n.Status == o.Status {
+			if eventID(n) == eventID(o) {
 				continue // not a change
 			}
 			o = n

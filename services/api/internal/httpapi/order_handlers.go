@@ -3,7 +3,9 @@ package httpapi
 import (
 	"errors"
 	"net/http"
+	"slices"
 	"strconv"
+	"strings"
 	"time"
 
 	"github.com/go-chi/chi/v5"
@@ -112,19 +114,19 @@ func (a *API) visibleOrder(r *http.Request, id uuid.UUID) (order.Order, error) {
 	if err != nil {
 		return o, err
 	}
-	if p := principal(r); !p.IsAdmin() && o.UserID != p.UserID {
+	p := principal(r)
+	if !p.IsAdmin() && o.UserID != p.UserID {
 		return order.Order{}, order.ErrNotFound
 	}
+	o.Actions = order.Allowed(order.Actor{UserID: p.UserID, Admin: p.IsAdmin()}, o.Status, o.UserID == p.UserID)
 	return o, nil
 }
 
 func (a *API) listOrders(w http.ResponseWriter, r *http.Request) error {
 	limit, offset, errs := paging(r)
 	q := order.ListQuery{UserID: principal(r).UserID, Status: r.URL.Query().Get("status"), Limit: limit, Offset: offset}
-	switch q.Status {
-	case "", order.StatusPending, order.StatusConfirmed, order.StatusFailed:
-	default:
-		errs = append(errs, problem.Param("status", "must be pending, confirmed or failed"))
+	if q.Status != "" && !slices.Contains(order.Statuses, q.Status) {
+		errs = append(errs, problem.Param("status", "must be one of "+strings.Join(order.Statuses, ", ")))
 	}
 	if principal(r).IsAdmin() {
 		q.UserID = 0
@@ -144,6 +146,10 @@ func (a *API) listOrders(w http.ResponseWriter, r *http.Request) error {
 	items, total, err := a.Orders.List(r.Context(), q)
 	if err != nil {
 		return err
+	}
+	p := principal(r)
+	for i, o := range items {
+		items[i].Actions = order.Allowed(order.Actor{UserID: p.UserID, Admin: p.IsAdmin()}, o.Status, o.UserID == p.UserID)
 	}
 	return writeJSON(w, http.StatusOK, orderPage{Items: items, Total: total, Limit: limit, Offset: offset})
 }

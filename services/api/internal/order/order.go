@@ -15,6 +15,7 @@ import (
 
 	"github.com/google/uuid"
 
+	"github.com/goshop-platform/shop/services/kernel/lifecycle"
 	"github.com/goshop-platform/shop/services/kernel/orderstream"
 )
 
@@ -24,6 +25,10 @@ const (
 	StatusConfirmed = orderstream.StatusConfirmed
 	StatusFailed    = orderstream.StatusFailed
 )
+
+// Statuses lists every status an order can be in, for filters.
+var Statuses = []string{StatusPending, lifecycle.Confirmed, lifecycle.Paid, lifecycle.Shipped, lifecycle.Delivered,
+	lifecycle.Failed, lifecycle.Cancelled, lifecycle.Expired}
 
 // Domain errors, mapped to HTTP status at the edge.
 var (
@@ -60,6 +65,16 @@ type Order struct {
 	Currency     *string    `json:"currency,omitempty"`
 	AcceptedAt   time.Time  `json:"accepted_at"`
 	ProcessedAt  *time.Time `json:"processed_at,omitempty"`
+	// StatusChangedAt is when the order entered its current status.
+	StatusChangedAt *time.Time `json:"status_changed_at,omitempty"`
+	// PaymentDueAt: a confirmed order not paid by then expires.
+	PaymentDueAt   *time.Time `json:"payment_due_at,omitempty"`
+	Carrier        *string    `json:"carrier,omitempty"`
+	TrackingNumber *string    `json:"tracking_number,omitempty"`
+	// Actions the caller may take now (set at the edge, per caller).
+	Actions []string `json:"actions"`
+	// Events is the timeline, oldest first (read for one order, not in lists).
+	Events []lifecycle.Event `json:"events,omitempty"`
 }
 
 // Request is the body of POST /orders.

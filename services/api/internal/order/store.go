@@ -9,16 +9,20 @@ import (
 	"github.com/google/uuid"
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgxpool"
+
+	"github.com/goshop-platform/shop/services/kernel/lifecycle"
 )
 
 // Store reads decided orders from PostgreSQL (order-worker writes them).
 type Store struct{ DB *pgxpool.Pool }
 
-const orderColumns = "id, user_id, status, failure_reason, failure_detail, total_minor, currency, accepted_at, processed_at"
+const orderColumns = `id, user_id, status, failure_reason, failure_detail, total_minor, currency, accepted_at, processed_at,
+	status_changed_at, CASE WHEN status = 'confirmed' THEN payment_due_at END, carrier, tracking_number`
 
 func scanOrder(row pgx.Row) (Order, error) {
 	var o Order
-	err := row.Scan(&o.ID, &o.UserID, &o.Status, &o.Reason, &o.ReasonDetail, &o.TotalMinor, &o.Currency, &o.AcceptedAt, &o.ProcessedAt)
+	err := row.Scan(&o.ID, &o.UserID, &o.Status, &o.Reason, &o.ReasonDetail, &o.TotalMinor, &o.Currency, &o.AcceptedAt, &o.ProcessedAt,
+		&o.StatusChangedAt, &o.PaymentDueAt, &o.Carrier, &o.TrackingNumber)
 	if errors.Is(err, pgx.ErrNoRows) {
 		return o, ErrNotFound
 	}
@@ -32,10 +36,15 @@ func (s Store) Get(ctx context.Context, id uuid.UUID) (Order, error) {
 		return o, err
 	}
 	lines, err := s.lines(ctx, []uuid.UUID{id})
+	if err != nil {
+		return o, err
+	}
 	o.Items = lines[id]
 	if o.Items == nil {
 		o.Items = []Line{}
 	}
+	events, err := lifecycle.Timeline(ctx, s.DB, []uuid.UUID{id})
+	o.Events = events[id]
 	return o, err
 }
 

@@ -1,5 +1,6 @@
 // Package app wires order-worker from its configuration: pools, the
-// order processor, the stream consumer with its metrics and notifier, and
+// order processor, the stream consumer with its metrics, the timers (order
+// expiry, the notifier relay over the order timeline), and
 // the admin HTTP server (/livez, /readyz, /metrics). cmd/order-worker and
 // the tests build the service through here.
 package app
@@ -8,13 +9,18 @@ import (
 	"context"
 	"fmt"
 	"log/slog"
+	"math"
 	"os"
 	"strconv"
+	"sync"
+	"time"
 
 	"github.com/jackc/pgx/v5/pgxpool"
+	"github.com/prometheus/client_golang/prometheus"
 	"github.com/redis/go-redis/v9"
 
 	"github.com/goshop-platform/shop/services/order-worker/internal/consumer"
+	"github.com/goshop-platform/shop/services/order-worker/internal/expiry"
 	"github.com/goshop-platform/shop/services/order-worker/internal/notify"
 	"github.com/goshop-platform/shop/services/order-worker/internal/processor"
 	"github.com/goshop-platform/shop/services/order-worker/internal/workerconfig"
@@ -31,6 +37,8 @@ type Worker struct {
 	Consumer *consumer.Consumer
 	Server   *httpserver.Server
 	log      *slog.Logger
+	Relay    *notify.Relay
+	Expiry   *expiry.Sweeper
 	batcher  *processor.Batcher
 }
 
@@ -54,12 +62,15 @@ func New(ctx context.Context, spec workerconfig.Spec, log *slog.Logger) (*Worker
 		host, _ := os.Hostname()
 		name = host + "-" + strconv.Itoa(os.Getpid())
 	}
-	w.batcher = processor.NewBatcher(&processor.Processor{DB: db}, c.MaxOrdersPerTransaction, c.Transactions, cm.ObserveTransaction)
-	w.Consumer = consumer.New(rdb, w.batcher, notifier(spec, db, log), consumer.Config{
+	w.batcher = processor.NewBatcher(&processor.Processor{DB: db, PaymentWindow: spec.Payment.Window}, c.MaxOrdersPerTransaction, c.Transactions, cm.ObserveTransaction)
+	w.Consumer = consumer.New(rdb, w.batcher, consumer.Config{
 		Name: name, Concurrency: c.Concurrency, BatchSize: c.BatchSize, Block: c.Block, ClaimIdle: c.ClaimIdle,
 		ClaimInterval: c.ClaimInterval, MaxDeliveries: c.MaxDeliveries, ConsumerGCAfter: c.ConsumerGCAfter,
 		DrainTimeout: c.DrainTimeout, RetryInitial: spec.Retry.Initial, RetryMax: spec.Retry.Max,
 	}, log.With("consumer", name), cm)
+	w.Relay = &notify.Relay{DB: db, Notifier: notifier(spec, db, log), Log: log, Every: spec.Notifier.Interval, Batch: 100}
+	w.Expiry = &expiry.Sweeper{DB: db, Redis: rdb, Log: log, Every: spec.Payment.ExpiryInterval, Batch: spec.Payment.ExpiryBatch,
+		PaymentGrace: spec.Payment.InFlightGrace, Expired: lifecycleMetrics(metrics.Registry, db)}
 	w.Server = httpserver.New(spec.HTTP, log, metrics,
 		httpserver.Check{Name: "postgres", Func: func(ctx context.Context) error { return db.Ping(ctx) }},
 		httpserver.Check{Name: "redis", Func: func(ctx context.Context) error { return rdb.Ping(ctx).Err() }},
@@ -67,7 +78,27 @@ func New(ctx context.Context, spec workerconfig.Spec, log *slog.Logger) (*Worker
 	return w, nil
 }
 
-func notifier(spec workerconfig.Spec, db *pgxpool.Pool, log *slog.Logger) consumer.Notifier {
+// lifecycleMetrics registers the expiry counter (one series of
+// shop_order_transitions_total, which api counts for the other moves) and
+// the gauge of orders awaiting payment, and returns the counter.
+func lifecycleMetrics(reg prometheus.Registerer, db *pgxpool.Pool) prometheus.Counter {
+	transitions := prometheus.NewCounterVec(prometheus.CounterOpts{Name: "shop_order_transitions_total",
+		Help: "Order status transitions after the decision, by new status and who caused them."}, []string{"to", "by"})
+	awaiting := prometheus.NewGaugeFunc(prometheus.GaugeOpts{Name: "shop_orders_awaiting_payment",
+		Help: "Confirmed orders not paid yet (they expire after spec.payment.window)."}, func() float64 {
+		ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
+		defer cancel()
+		var n int64
+		if err := db.QueryRow(ctx, "SELECT count(*) FROM orders WHERE status = 'confirmed'").Scan(&n); err != nil {
+			return math.NaN()
+		}
+		return float64(n)
+	})
+	reg.MustRegister(transitions, awaiting)
+	return transitions.WithLabelValues("expired", "worker")
+}
+
+func notifier(spec workerconfig.Spec, db *pgxpool.Pool, log *slog.Logger) notify.Notifier {
 	switch spec.Notifier.Kind {
 	case "smtp":
 		s := spec.Notifier.SMTP
@@ -82,6 +113,10 @@ func notifier(spec workerconfig.Spec, db *pgxpool.Pool, log *slog.Logger) consum
 // Run consumes and serves the admin endpoints until ctx ends, then drains
 // both; it returns the first error.
 func (w *Worker) Run(ctx context.Context) error {
+	var timers sync.WaitGroup
+	defer timers.Wait()
+	timers.Go(func() { w.Relay.Run(ctx) })
+	timers.Go(func() { w.Expiry.Run(ctx) })
 	errc := make(chan error, 2)
 	go func() { errc <- w.Server.Run(ctx) }()
 	go func() { errc <- w.Consumer.Run(ctx) }()

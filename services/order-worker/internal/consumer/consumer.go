@@ -28,11 +28,6 @@ type Processor interface {
 	ReopenForReplay(ctx context.Context, id [16]byte) error
 }
 
-// Notifier tells the customer about a decided order (besides live status).
-type Notifier interface {
-	Notify(ctx context.Context, ev orderstream.StatusEvent) error
-}
-
 // Config tunes the consumer (see workerconfig.Consumer).
 type Config struct {
 	Name            string
@@ -50,18 +45,17 @@ type Config struct {
 
 // Consumer is one member of the group.
 type Consumer struct {
-	rdb      *redis.Client
-	proc     Processor
-	notifier Notifier
-	cfg      Config
-	log      *slog.Logger
-	metrics  *Metrics
-	slots    *slots
+	rdb     *redis.Client
+	proc    Processor
+	cfg     Config
+	log     *slog.Logger
+	metrics *Metrics
+	slots   *slots
 }
 
 // New builds a consumer.
-func New(rdb *redis.Client, proc Processor, notifier Notifier, cfg Config, log *slog.Logger, m *Metrics) *Consumer {
-	return &Consumer{rdb: rdb, proc: proc, notifier: notifier, cfg: cfg, log: log, metrics: m, slots: newSlots(cfg.Concurrency)}
+func New(rdb *redis.Client, proc Processor, cfg Config, log *slog.Logger, m *Metrics) *Consumer {
+	return &Consumer{rdb: rdb, proc: proc, cfg: cfg, log: log, metrics: m, slots: newSlots(cfg.Concurrency)}
 }
 
 // SetConcurrency changes how many orders are processed at once (hot reload).

@@ -77,7 +77,8 @@ func (c *Consumer) handle(ctx context.Context, msg redis.XMessage, claimed bool)
 
 // finish acks the entry, drops the pending-status record, publishes the
 // status (also for a redelivered, already decided order: the first delivery
-// may have crashed before publishing) and notifies the customer once.
+// may have crashed before publishing). The customer is told by the
+// notifier relay, from the order's timeline.
 func (c *Consumer) finish(ctx context.Context, msg redis.XMessage, m orderstream.Message, out processor.Outcome) {
 	ev := orderstream.StatusEvent{OrderID: m.OrderID, UserID: m.UserID, Status: out.Status, Reason: out.Reason,
 		ReasonDetail: out.ReasonDetail, DecidedAt: time.Now().UTC(), Traceparent: m.Traceparent}
@@ -93,11 +94,6 @@ func (c *Consumer) finish(ctx context.Context, msg redis.XMessage, m orderstream
 	})
 	if err != nil {
 		return // draining: the entry is redelivered and recognised as decided
-	}
-	if !out.Duplicate && c.notifier != nil {
-		if err := c.notifier.Notify(ctx, ev); err != nil {
-			c.log.WarnContext(ctx, "customer notification failed", "order_id", m.OrderID.String(), "err", err)
-		}
 	}
 	c.log.DebugContext(ctx, "order decided", "order_id", m.OrderID.String(), "status", out.Status, "reason", out.Reason, "duplicate", out.Duplicate)
 }

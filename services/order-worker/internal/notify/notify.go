@@ -1,6 +1,7 @@
-// Package notify tells customers about decided orders, besides the live
-// status the api pushes: a logging notifier (the default, useful in
-// development) and an SMTP notifier that mails the customer.
+// Package notify tells customers what happened to their orders, besides the
+// live status the api pushes: a relay that reads every order's timeline,
+// a logging notifier (the default, useful in development) and an SMTP
+// notifier that mails the customer.
 package notify
 
 import (
@@ -14,15 +15,16 @@ import (
 
 	"github.com/jackc/pgx/v5/pgxpool"
 
+	"github.com/goshop-platform/shop/services/kernel/lifecycle"
 	"github.com/goshop-platform/shop/services/kernel/orderstream"
 )
 
-// Log writes one structured line per decided order.
+// Log writes one structured line per event.
 type Log struct{ Log *slog.Logger }
 
 // Notify implements the consumer's Notifier.
 func (l Log) Notify(ctx context.Context, ev orderstream.StatusEvent) error {
-	l.Log.InfoContext(ctx, "order decided", "order_id", ev.OrderID.String(), "user_id", ev.UserID,
+	l.Log.InfoContext(ctx, "customer notified", "order_id", ev.OrderID.String(), "user_id", ev.UserID,
 		"status", ev.Status, "reason", ev.Reason)
 	return nil
 }
@@ -71,15 +73,31 @@ func (s SMTP) Notify(ctx context.Context, ev orderstream.StatusEvent) error {
 }
 
 func message(from, to string, ev orderstream.StatusEvent) []byte {
-	subject := "Your order is confirmed"
-	body := fmt.Sprintf("Good news: order %s is confirmed and on its way to being packed.\r\n", ev.OrderID)
-	if ev.Status == orderstream.StatusFailed {
-		subject = "We could not take your order"
-		body = fmt.Sprintf("Sorry, order %s could not be completed (%s).\r\nYou have not been charged.\r\n", ev.OrderID, humanReason(ev.Reason))
-	}
+	subject, body := wording(ev)
 	return []byte("From: " + from + "\r\nTo: " + to + "\r\nSubject: " + subject +
 		"\r\nMIME-Version: 1.0\r\nContent-Type: text/plain; charset=utf-8\r\nDate: " +
 		time.Now().UTC().Format(time.RFC1123Z) + "\r\n\r\n" + body)
+}
+
+// wording is the subject and body of the mail about ev (a timeline event type in ev.Status).
+func wording(ev orderstream.StatusEvent) (subject, body string) {
+	id := ev.OrderID.String()
+	switch ev.Status {
+	case lifecycle.Failed:
+		return "We could not take your order", "Sorry, order " + id + " could not be completed (" + humanReason(ev.Reason) + ").\r\nYou have not been charged.\r\n"
+	case lifecycle.Paid:
+		return "Payment received", "Thank you: we received the payment for order " + id + ". We will tell you when it ships.\r\n"
+	case lifecycle.Shipped:
+		return "Your order has shipped", "Order " + id + " is on its way.\r\n"
+	case lifecycle.Cancelled:
+		return "Your order is cancelled", "Order " + id + " is cancelled. If you paid, the money is refunded.\r\n"
+	case lifecycle.Expired:
+		return "Your order expired", "Order " + id + " was not paid in time and has expired; the items are back on sale.\r\n"
+	case lifecycle.Refunded:
+		return "Your refund is on its way", "We refunded the payment for order " + id + ".\r\n"
+	default:
+		return "Your order is confirmed", "Good news: order " + id + " is confirmed. Please pay it to have it packed.\r\n"
+	}
 }
 
 func humanReason(reason string) string {

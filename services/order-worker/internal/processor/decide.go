@@ -9,6 +9,7 @@ import (
 	"github.com/google/uuid"
 	"github.com/jackc/pgx/v5"
 
+	"github.com/goshop-platform/shop/services/kernel/lifecycle"
 	"github.com/goshop-platform/shop/services/kernel/orderstream"
 	"github.com/goshop-platform/shop/services/kernel/stock"
 )
@@ -63,7 +64,7 @@ func (p *Processor) decide(ctx context.Context, msgs []orderstream.Message) ([]O
 		if err := applyStock(ctx, tx, delta, traceparents); err != nil {
 			return err
 		}
-		return insertOrders(ctx, tx, msgs, outs, fresh, products)
+		return p.insertOrders(ctx, tx, msgs, outs, fresh, products)
 	})
 	return outs, err
 }
@@ -168,7 +169,7 @@ func check(items []orderstream.Item, products map[int64]productRow) Outcome {
 // insertOrders stores the new decisions (msgs[i] for i in fresh) and their
 // lines, two statements for the whole batch. Failed orders capture no
 // prices.
-func insertOrders(ctx context.Context, tx pgx.Tx, msgs []orderstream.Message, outs []Outcome, fresh []int, products map[int64]productRow) error {
+func (p *Processor) insertOrders(ctx context.Context, tx pgx.Tx, msgs []orderstream.Message, outs []Outcome, fresh []int, products map[int64]productRow) error {
 	if len(fresh) == 0 {
 		return nil
 	}
@@ -182,10 +183,17 @@ func insertOrders(ctx context.Context, tx pgx.Tx, msgs []orderstream.Message, ou
 			l.add(m.OrderID, n, it, out.Status == orderstream.StatusConfirmed, products[it.ProductID])
 		}
 	}
-	if _, err := tx.Exec(ctx, `INSERT INTO orders (id, user_id, status, failure_reason, failure_detail, total_minor, currency, accepted_at, processed_at)
-		SELECT *, $9::timestamptz FROM unnest($1::uuid[], $2::bigint[], $3::text[], $4::text[], $5::text[], $6::bigint[], $7::text[], $8::timestamptz[])`,
-		o.id, o.user, o.status, o.reason, o.detail, o.total, o.currency, o.accepted, now); err != nil {
+	// A confirmed order must be paid within the payment window or
+	// order-worker's expiry gives its stock back.
+	if _, err := tx.Exec(ctx, `INSERT INTO orders (id, user_id, status, failure_reason, failure_detail, total_minor, currency, accepted_at,
+			processed_at, status_changed_at, payment_due_at)
+		SELECT i, u, s, r, d, t, c, a, $9::timestamptz, $9::timestamptz, CASE WHEN s = 'confirmed' THEN $10::timestamptz END
+		FROM unnest($1::uuid[], $2::bigint[], $3::text[], $4::text[], $5::text[], $6::bigint[], $7::text[], $8::timestamptz[]) AS o(i, u, s, r, d, t, c, a)`,
+		o.id, o.user, o.status, o.reason, o.detail, o.total, o.currency, o.accepted, now, now.Add(p.window())); err != nil {
 		return fmt.Errorf("insert %d orders: %w", len(fresh), err)
+	}
+	if err := lifecycle.Append(ctx, tx, o.events(msgs, fresh)); err != nil {
+		return err
 	}
 	// One statement for all lines (COPY would first describe the table: an extra round trip).
 	if _, err := tx.Exec(ctx, `INSERT INTO order_items (order_id, line, product_id, quantity, unit_price_minor, currency)
@@ -217,6 +225,17 @@ func (c *orderColumns) add(m orderstream.Message, out Outcome, now time.Time) {
 	c.id, c.user, c.status = append(c.id, m.OrderID), append(c.user, m.UserID), append(c.status, out.Status)
 	c.reason, c.detail = append(c.reason, reason), append(c.detail, detail)
 	c.total, c.currency, c.accepted = append(c.total, total), append(c.currency, currency), append(c.accepted, m.AcceptedAt)
+}
+
+// events are the timeline entries of the new decisions: who decided
+// (order-worker), the failure reason, and the trace of the order request.
+func (c *orderColumns) events(msgs []orderstream.Message, fresh []int) []lifecycle.Event {
+	evs := make([]lifecycle.Event, len(fresh))
+	for n, i := range fresh {
+		evs[n] = lifecycle.Event{OrderID: c.id[n], Type: c.status[n], Status: c.status[n], Actor: lifecycle.ActorWorker,
+			Reason: c.reason[n], Traceparent: msgs[i].Traceparent}
+	}
+	return evs
 }
 
 type lineColumns struct {

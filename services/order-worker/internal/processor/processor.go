@@ -16,6 +16,7 @@ import (
 	"github.com/jackc/pgx/v5/pgconn"
 	"github.com/jackc/pgx/v5/pgxpool"
 
+	"github.com/goshop-platform/shop/services/kernel/lifecycle"
 	"github.com/goshop-platform/shop/services/kernel/orderstream"
 	"github.com/goshop-platform/shop/services/platform/postgres"
 )
@@ -38,6 +39,16 @@ var ErrRejected = errors.New("rejected by the database")
 // Processor runs the order transaction.
 type Processor struct {
 	DB *pgxpool.Pool
+	// PaymentWindow is how long a confirmed order may stay unpaid before it
+	// expires (default 15 minutes).
+	PaymentWindow time.Duration
+}
+
+func (p *Processor) window() time.Duration {
+	if p.PaymentWindow <= 0 {
+		return 15 * time.Minute
+	}
+	return p.PaymentWindow
 }
 
 // Process decides m alone. Serialization failures, deadlocks and a
@@ -82,8 +93,11 @@ func (p *Processor) RecordFailed(ctx context.Context, m orderstream.Message, rea
 		tag, err := tx.Exec(ctx, `INSERT INTO orders (id, user_id, status, failure_reason, failure_detail, accepted_at)
 			VALUES ($1, $2, 'failed', $3, $4, $5) ON CONFLICT (id) DO NOTHING`,
 			m.OrderID, m.UserID, reason, detail, m.AcceptedAt)
-		stored = err == nil && tag.RowsAffected() == 1
-		return err
+		if stored = err == nil && tag.RowsAffected() == 1; !stored {
+			return err
+		}
+		return lifecycle.Append(ctx, tx, []lifecycle.Event{{OrderID: m.OrderID, Type: orderstream.StatusFailed,
+			Status: orderstream.StatusFailed, Actor: lifecycle.ActorWorker, Reason: &reason, Traceparent: m.Traceparent}})
 	})
 	return stored, classify(err)
 }

@@ -24,6 +24,21 @@ type Spec struct {
 	Consumer  Consumer          `json:"consumer"`
 	Retry     Retry             `json:"retry"`
 	Notifier  Notifier          `json:"notifier"`
+	Payment   Payment           `json:"payment"`
+}
+
+// Payment holds the timers of the order lifecycle order-worker runs.
+type Payment struct {
+	// Window is how long a confirmed order may stay unpaid; then it expires
+	// and its stock goes back on sale.
+	Window time.Duration `json:"window"`
+	// ExpiryInterval is how often due orders are looked for.
+	ExpiryInterval time.Duration `json:"expiryInterval"`
+	// ExpiryBatch caps the orders expired in one transaction.
+	ExpiryBatch int `json:"expiryBatch" jsonschema:"minimum=1,maximum=1000"`
+	// InFlightGrace: an order whose payment was sent to the provider less
+	// than this long ago is not expired yet (the payment may still succeed).
+	InFlightGrace time.Duration `json:"inFlightGrace"`
 }
 
 // Consumer tunes the stream consumer.
@@ -66,6 +81,8 @@ type Retry struct {
 type Notifier struct {
 	Kind string `json:"kind" jsonschema:"enum=none|log|smtp"`
 	SMTP SMTP   `json:"smtp"`
+	// Interval is how often the timeline is read for events to tell.
+	Interval time.Duration `json:"interval"`
 }
 
 // SMTP is the mail relay for Kind smtp.
@@ -94,7 +111,8 @@ func Defaults() Spec {
 		Consumer: Consumer{Concurrency: 64, Transactions: 4, MaxOrdersPerTransaction: 32, BatchSize: 32, Block: 2 * time.Second, ClaimIdle: 30 * time.Second,
 			ClaimInterval: 5 * time.Second, MaxDeliveries: 5, ConsumerGCAfter: time.Hour, DrainTimeout: 20 * time.Second},
 		Retry:    Retry{Initial: 100 * time.Millisecond, Max: 5 * time.Second},
-		Notifier: Notifier{Kind: "log", SMTP: SMTP{Addr: "127.0.0.1:25", From: "shop@localhost"}},
+		Notifier: Notifier{Kind: "log", SMTP: SMTP{Addr: "127.0.0.1:25", From: "shop@localhost"}, Interval: time.Second},
+		Payment:  Payment{Window: 15 * time.Minute, ExpiryInterval: 5 * time.Second, ExpiryBatch: 100, InFlightGrace: 5 * time.Minute},
 	}
 }
 
@@ -118,6 +136,12 @@ func (s *Spec) Validate() config.FieldErrors {
 	errs.Check(c.ConsumerGCAfter >= c.ClaimIdle, "spec.consumer.consumerGCAfter", "must be at least claimIdle")
 	errs.Check(c.DrainTimeout >= time.Second, "spec.consumer.drainTimeout", "must be at least 1s")
 	errs.Check(s.Retry.Initial > 0 && s.Retry.Max >= s.Retry.Initial, "spec.retry", "initial must be positive and max at least initial")
+	errs.Check(s.Notifier.Interval >= 10*time.Millisecond, "spec.notifier.interval", "must be at least 10ms")
+	p := s.Payment
+	errs.Check(p.Window >= time.Second, "spec.payment.window", "must be at least 1s")
+	errs.Check(p.ExpiryInterval >= 10*time.Millisecond, "spec.payment.expiryInterval", "must be at least 10ms")
+	errs.Check(p.ExpiryBatch >= 1 && p.ExpiryBatch <= 1000, "spec.payment.expiryBatch", "must be between 1 and 1000")
+	errs.Check(p.InFlightGrace >= 0, "spec.payment.inFlightGrace", "must not be negative")
 	switch s.Notifier.Kind {
 	case "none", "log":
 	case "smtp":

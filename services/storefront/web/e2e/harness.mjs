@@ -64,8 +64,13 @@ export async function api(path, { method = 'GET', body, token } = {}) {
   return text ? JSON.parse(text) : null
 }
 
+// Logins are rate limited per account (5 a minute by default): the
+// scenarios share one admin token (valid for 15 minutes).
+let admin = null
+
 export async function adminToken() {
-  return (await api('/api/v1/auth/login', { method: 'POST', body: { email: env.adminEmail, password: env.adminPassword } })).access_token
+  admin ??= api('/api/v1/auth/login', { method: 'POST', body: { email: env.adminEmail, password: env.adminPassword } }).then((r) => r.access_token)
+  return admin
 }
 
 /** Polls fn until it returns a truthy value or timeout passes. */
@@ -84,11 +89,13 @@ export async function eventually(what, fn, timeout = 20_000) {
   }
 }
 
+/** Runs the scenarios in order; E2E_ONLY (a regular expression) picks some by name. */
 export async function run(scenarios) {
+  const only = process.env.E2E_ONLY ? new RegExp(process.env.E2E_ONLY, 'i') : null
   const browser = await launch()
   let passed = 0
   let failed = 0
-  for (const [name, fn] of scenarios) {
+  for (const [name, fn] of scenarios.filter(([name]) => !only || only.test(name))) {
     const began = Date.now()
     try {
       await fn(browser)

@@ -1,5 +1,9 @@
-// Test helpers: a scripted fetch that records requests.
+// Test helpers: a scripted fetch that records requests, and mounting a
+// component into happy-dom's document with Pinia and a memory router.
+import { createPinia, getActivePinia, setActivePinia } from 'pinia'
 import { vi } from 'vitest'
+import { createApp, type Component } from 'vue'
+import { createMemoryHistory, createRouter } from 'vue-router'
 
 export interface Call {
   url: string
@@ -8,7 +12,8 @@ export interface Call {
   body: unknown
 }
 
-type Reply = { status?: number; body?: unknown; headers?: Record<string, string> }
+/** body is sent as JSON; text as it is (an event stream, say). */
+export type Reply = { status?: number; body?: unknown; text?: string; headers?: Record<string, string> }
 
 export function fakeFetch(route: (c: Call) => Reply) {
   const calls: Call[] = []
@@ -22,7 +27,7 @@ export function fakeFetch(route: (c: Call) => Reply) {
     calls.push(c)
     const r = route(c)
     const status = r.status ?? 200
-    const text = r.body === undefined ? '' : JSON.stringify(r.body)
+    const text = r.text ?? (r.body === undefined ? '' : JSON.stringify(r.body))
     return new Response(status === 204 ? null : text, { status, headers: r.headers })
   })
   vi.stubGlobal('fetch', fn)
@@ -33,4 +38,54 @@ export function fakeFetch(route: (c: Call) => Reply) {
 export function token(claims: Record<string, unknown>): string {
   const b64 = (o: unknown) => btoa(JSON.stringify(o)).replace(/=+$/, '').replace(/\+/g, '-').replace(/\//g, '_')
   return `${b64({ alg: 'ES256' })}.${b64(claims)}.sig`
+}
+
+/**
+ * Mounts component with props into a fresh element, with the active Pinia
+ * (a logged-in session stays) and a memory router that knows every route
+ * name the order views link to.
+ */
+export async function mount(component: Component, props: Record<string, unknown> = {}) {
+  const el = document.createElement('div')
+  document.body.append(el)
+  const pinia = getActivePinia() ?? createPinia()
+  setActivePinia(pinia)
+  const stub = { render: () => null }
+  const router = createRouter({
+    history: createMemoryHistory(),
+    routes: ['/', '/orders', '/orders/:id', '/products/:id'].map((path, i) => ({ path, name: ['catalog', 'orders', 'order', 'product'][i], component: stub })),
+  })
+  await router.push('/')
+  const app = createApp(component, props).use(pinia).use(router)
+  app.mount(el)
+  return {
+    el,
+    unmount: () => {
+      app.unmount()
+      el.remove()
+    },
+  }
+}
+
+/** Types into an input or select and tells Vue (v-model listens to input/change). */
+export function fill(el: Element | null, value: string) {
+  const input = el as HTMLInputElement
+  input.value = value
+  input.dispatchEvent(new Event('input'))
+  input.dispatchEvent(new Event('change'))
+}
+
+/** The input whose <label> reads text (the label's for= attribute). */
+export function byLabel(root: ParentNode, text: string): HTMLInputElement {
+  const label = [...root.querySelectorAll('label')].find((l) => l.textContent?.trim() === text)
+  if (!label) throw new Error(`no label "${text}"`)
+  const input = root.querySelector(`#${CSS.escape(label.htmlFor)}`)
+  if (!input) throw new Error(`label "${text}" names #${label.htmlFor}, which does not exist`)
+  return input as HTMLInputElement
+}
+
+export function button(root: ParentNode, text: string | RegExp): HTMLButtonElement {
+  const b = [...root.querySelectorAll('button')].find((x) => (typeof text === 'string' ? x.textContent?.trim() === text : text.test(x.textContent ?? '')))
+  if (!b) throw new Error(`no button "${text}"; buttons: ${[...root.querySelectorAll('button')].map((x) => x.textContent?.trim()).join(', ')}`)
+  return b
 }

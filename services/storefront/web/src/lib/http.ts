@@ -7,17 +7,30 @@ export interface FieldError {
   detail: string
 }
 
+/** An RFC 9457 problem document: the standard members and any extension members. */
+export interface Problem {
+  type?: string
+  title?: string
+  status?: number
+  detail?: string
+  errors?: FieldError[]
+  [member: string]: unknown
+}
+
 export class ApiError extends Error {
   readonly status: number
   readonly title: string
   readonly fields: Record<string, string>
   readonly retryAfter?: number
+  /** The whole problem document: type and extension members such as current_status. */
+  readonly problem: Problem
 
-  constructor(status: number, title: string, detail: string, errors: FieldError[] = [], retryAfter?: number) {
+  constructor(status: number, title: string, detail: string, errors: FieldError[] = [], retryAfter?: number, problem: Problem = {}) {
     super(detail || title || `request failed (${status})`)
     this.status = status
     this.title = title
     this.retryAfter = retryAfter
+    this.problem = problem
     this.fields = {}
     for (const e of errors) {
       // "#/items/0/quantity" -> "items.0.quantity"; parameters by name.
@@ -69,9 +82,9 @@ export async function request<T>(url: string, req: Request = {}): Promise<Respon
     }
   }
   if (!res.ok) {
-    const p = (json ?? {}) as { title?: string; detail?: string; errors?: FieldError[] }
+    const p = (json !== null && typeof json === 'object' && !Array.isArray(json) ? json : {}) as Problem
     const ra = Number(res.headers.get('Retry-After'))
-    throw new ApiError(res.status, p.title ?? res.statusText, p.detail ?? '', p.errors ?? [], Number.isFinite(ra) && ra > 0 ? ra : undefined)
+    throw new ApiError(res.status, p.title ?? res.statusText, p.detail ?? '', Array.isArray(p.errors) ? p.errors : [], Number.isFinite(ra) && ra > 0 ? ra : undefined, p)
   }
   return { data: json as T, status: res.status, headers: res.headers }
 }

@@ -2,7 +2,7 @@ import { afterEach, describe, expect, it, vi } from 'vitest'
 import { fakeFetch } from '../test-helpers'
 import { ApiError, request } from './http'
 import { formatPrice, parseMajor, toMajor } from './money'
-import { humanReason } from './reasons'
+import { actorLabel, declineReason, eventLabel, eventReason, humanReason } from './reasons'
 import { SSEParser } from './sse'
 
 afterEach(() => vi.unstubAllGlobals())
@@ -26,6 +26,14 @@ describe('http', () => {
     const err = (await request('http://api.test/x').catch((e: unknown) => e)) as ApiError
     expect(err.status).toBe(0)
     expect(err.message).toBe('cannot reach api.test: Failed to fetch')
+  })
+
+  it('keeps the problem type and extension members', async () => {
+    fakeFetch(() => ({ status: 409, body: { type: '/problems/wrong-state', title: 'Conflict', status: 409, current_status: 'shipped' } }))
+    const err = (await request('http://api.test/x').catch((e: unknown) => e)) as ApiError
+    expect(err.problem.type).toBe('/problems/wrong-state')
+    expect(err.problem.current_status).toBe('shipped')
+    expect(err.message).toBe('Conflict')
   })
 
   it('reads Retry-After', async () => {
@@ -56,6 +64,19 @@ describe('reasons', () => {
   it('explains failures in words', () => {
     expect(humanReason('insufficient_stock')).toMatch(/^Not enough stock/)
     expect(humanReason('cosmic_rays')).toBe('The order could not be completed (cosmic rays).')
+  })
+  it('explains declined cards, timeline events and who acted', () => {
+    expect(declineReason('card_declined')).toBe('Your card was declined.')
+    expect(declineReason('expired_card')).toBe('Your card has expired.')
+    expect(declineReason('do_not_honor')).toBe('The payment was declined (do not honor).')
+    expect(eventLabel('payment_failed')).toBe('Payment failed')
+    expect(eventLabel('parcel_lost')).toBe('parcel lost')
+    expect([actorLabel('user:12'), actorLabel('admin:1'), actorLabel('order-worker'), actorLabel('payments'), actorLabel('robot')])
+      .toEqual(['customer #12', 'admin #1', 'the shop (automatic)', 'payment provider', 'robot'])
+    expect([actorLabel('user:12', 12), actorLabel('user:12', 1)]).toEqual(['you', 'customer #12'])
+    expect(eventReason('payment_failed', 'insufficient_funds')).toBe('Your card has insufficient funds.')
+    expect(eventReason('failed', 'insufficient_stock')).toMatch(/^Not enough stock/)
+    expect(eventReason('cancelled', 'found it cheaper')).toBe('found it cheaper')
   })
 })
 

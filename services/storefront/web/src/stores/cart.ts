@@ -3,6 +3,7 @@
 // per-line maximum; one currency per cart (the worker refuses mixed ones).
 import { defineStore } from 'pinia'
 import { computed, ref, watch } from 'vue'
+import { uuid } from '../lib/uuid'
 
 export interface CartLine {
   productId: number
@@ -24,15 +25,6 @@ function load(): CartLine[] {
   } catch {
     return []
   }
-}
-
-// crypto.randomUUID needs a secure context; getRandomValues does not.
-function uuid(): string {
-  const b = crypto.getRandomValues(new Uint8Array(16))
-  b[6] = (b[6]! & 0x0f) | 0x40
-  b[8] = (b[8]! & 0x3f) | 0x80
-  const h = [...b].map((x) => x.toString(16).padStart(2, '0')).join('')
-  return `${h.slice(0, 8)}-${h.slice(8, 12)}-${h.slice(12, 16)}-${h.slice(16, 20)}-${h.slice(20)}`
 }
 
 export function limit(stock: number): number {
