@@ -133,6 +133,9 @@ export API_DATABASE_URL=$DATABASE_URL API_REDIS_URL=$REDIS_URL
 export API_HTTP_ADDR=127.0.0.1:$API_PORT API_HTTP_DRAIN_DELAY=0s
 export API_AUTH_KEYS_DIR=$STATE/keys API_AUTH_ACTIVE_KEY_ID=dev-1
 export API_CORS_ALLOWED_ORIGINS=${API_CORS_ALLOWED_ORIGINS:-http://localhost:8088,http://127.0.0.1:8088,http://localhost:8000}
+# The mock payment provider: test cards, no network, no money. Stripe's test
+# mode instead: API_PAYMENTS_PROVIDER=stripe plus its two secrets in your shell.
+export API_PAYMENTS_PROVIDER=${API_PAYMENTS_PROVIDER:-mock}
 [[ -f "$STATE/keys/dev-1.pem" ]] || { say "creating a JWT signing key in $STATE/keys"; "$ROOT/bin/api" gen-key --dir "$STATE/keys" --kid dev-1 >/dev/null; }
 
 say "migrating the database"
@@ -256,6 +259,11 @@ STOREFRONT_HTTP_ADDR=127.0.0.1:$SHOP_PORT STOREFRONT_HTTP_DRAIN_DELAY=0s STOREFR
   STOREFRONT_DIRECTUS_URL=http://127.0.0.1:$DIRECTUS_PORT "$ROOT/bin/storefront" serve >>"$STATE/storefront.log" 2>&1 &
 PIDS+=($!)
 
+if [[ $API_PAYMENTS_PROVIDER == mock ]]; then
+  PAYMENTS_LINE="  payments     mock provider: card 4242 4242 4242 4242 pays, 4000 0000 0000 0002 is declined (no money moves)"
+else
+  PAYMENTS_LINE="  payments     $API_PAYMENTS_PROVIDER (API_PAYMENTS_PROVIDER)"
+fi
 cat <<MSG
 
   The shop is running. Ctrl-C stops everything.
@@ -271,6 +279,7 @@ ${OBSERVABILITY_LINES:-  Prometheus   not started (SKIP_OBSERVABILITY)}
 
   admin        $ADMIN_EMAIL / $ADMIN_PASSWORD
   customer     $CUSTOMER_EMAIL / $CUSTOMER_PASSWORD
+$PAYMENTS_LINE
 
   try:  curl -s -X POST http://127.0.0.1:$API_PORT/api/v1/auth/login -H 'Content-Type: application/json' \\
           -d '{"email":"$CUSTOMER_EMAIL","password":"$CUSTOMER_PASSWORD"}'

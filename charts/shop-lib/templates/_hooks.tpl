@@ -39,6 +39,15 @@ after <PREFIX>_ (each read from <NAME>_FILE). Default: none.
 {{- include "shop.hpaEnabled" . -}}
 {{- end -}}
 
+{{/*
+The NetworkPolicy's egress rules, as JSON: name -> {enabled, ports, to}.
+Default: networkPolicy.egress as given. A chart answers when a rule follows
+from its config (the api opens its payment provider's rule with the provider).
+*/}}
+{{- define "shop.egress" -}}
+{{- .Values.networkPolicy.egress | toJson -}}
+{{- end -}}
+
 {{/* Extra container environment, volumes and mounts (YAML lists). Default: none. */}}
 {{- define "shop.extraEnv" -}}
 {{- end -}}

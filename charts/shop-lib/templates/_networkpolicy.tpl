@@ -32,6 +32,6 @@ spec:
         {{- end }}
       {{- end }}
   egress:
-    {{- include "shop-lib.egressRules" $np.egress }}
+    {{- include "shop-lib.egressRules" (include "shop.egress" . | fromJson) }}
 {{- end }}
 {{- end -}}

@@ -12,13 +12,16 @@ ALTER TABLE orders
     ADD COLUMN carrier           text CHECK (length(carrier) BETWEEN 1 AND 64),
     ADD COLUMN tracking_number   text CHECK (length(tracking_number) BETWEEN 1 AND 128);
 UPDATE orders SET status_changed_at = processed_at;
+-- Orders confirmed before payments existed keep payment_due_at NULL: they
+-- never expire on their own (an admin cancels them if they should not ship).
 ALTER TABLE orders ALTER COLUMN status_changed_at SET DEFAULT now(), ALTER COLUMN status_changed_at SET NOT NULL;
 -- The expiry sweep reads only unpaid confirmed orders, oldest deadline first.
 CREATE INDEX orders_payment_due ON orders (payment_due_at) WHERE status = 'confirmed';
 
 -- One row per transition or payment fact, never changed afterwards except
 -- for notified_at, which order-worker's notifier relay sets once it told the
--- customer (or decided there was nothing to tell).
+-- customer (or decided there was nothing to tell). Rows are deleted only
+-- with their order (a dead-lettered order reopened for replay).
 CREATE TABLE order_events (
     id          bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
     order_id    uuid        NOT NULL REFERENCES orders (id) ON DELETE CASCADE,

@@ -68,7 +68,8 @@ func New(ctx context.Context, spec workerconfig.Spec, log *slog.Logger) (*Worker
 		ClaimInterval: c.ClaimInterval, MaxDeliveries: c.MaxDeliveries, ConsumerGCAfter: c.ConsumerGCAfter,
 		DrainTimeout: c.DrainTimeout, RetryInitial: spec.Retry.Initial, RetryMax: spec.Retry.Max,
 	}, log.With("consumer", name), cm)
-	w.Relay = &notify.Relay{DB: db, Notifier: notifier(spec, db, log), Log: log, Every: spec.Notifier.Interval, Batch: 100}
+	// A small batch: the relay's transaction stays open while it mails.
+	w.Relay = &notify.Relay{DB: db, Notifier: notifier(spec, db, log), Log: log, Every: spec.Notifier.Interval, Batch: 20}
 	w.Expiry = &expiry.Sweeper{DB: db, Redis: rdb, Log: log, Every: spec.Payment.ExpiryInterval, Batch: spec.Payment.ExpiryBatch,
 		PaymentGrace: spec.Payment.InFlightGrace, Expired: lifecycleMetrics(metrics.Registry, db)}
 	w.Server = httpserver.New(spec.HTTP, log, metrics,

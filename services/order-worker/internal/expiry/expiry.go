@@ -72,7 +72,8 @@ func (s *Sweeper) Once(ctx context.Context) (int, error) {
 	})
 	if err != nil {
 		if postgres.IsRetryable(err) {
-			return 0, nil // the next round tries again
+			s.Log.DebugContext(ctx, "order expiry conflicted; the next round retries", "err", err)
+			return 0, nil
 		}
 		return 0, fmt.Errorf("expire orders: %w", err)
 	}
