@@ -71,28 +71,23 @@ func dsRef() common.DataSourceRef {
 }
 
 func targets(qs []q) []cog.Builder[variants.Dataquery] {
-	var out []cog.Builder[variants.Dataquery]
-	for i, x := range qs {
-		out = append(out, prometheus.NewDataqueryBuilder().
-			Datasource(dsRef()).
-			Expr(x.expr).
-			LegendFormat(x.legend).
-			Range().
-			RefId(string(rune('A'+i))))
-	}
-	return out
+	return queries(qs, func(b *prometheus.DataqueryBuilder) *prometheus.DataqueryBuilder { return b.Range() })
 }
 
 // instantTargets are qs as instant queries: one value each, at the end of
 // the dashboard's range.
 func instantTargets(qs []q) []cog.Builder[variants.Dataquery] {
+	return queries(qs, func(b *prometheus.DataqueryBuilder) *prometheus.DataqueryBuilder { return b.Instant() })
+}
+
+// queries builds one Prometheus query per q, of the kind that kind sets.
+func queries(qs []q, kind func(*prometheus.DataqueryBuilder) *prometheus.DataqueryBuilder) []cog.Builder[variants.Dataquery] {
 	var out []cog.Builder[variants.Dataquery]
 	for i, x := range qs {
-		out = append(out, prometheus.NewDataqueryBuilder().
+		out = append(out, kind(prometheus.NewDataqueryBuilder().
 			Datasource(dsRef()).
 			Expr(x.expr).
-			LegendFormat(x.legend).
-			Instant().
+			LegendFormat(x.legend)).
 			RefId(string(rune('A'+i))))
 	}
 	return out

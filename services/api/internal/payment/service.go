@@ -269,6 +269,14 @@ func (s *Service) CompleteRefund(ctx context.Context, id uuid.UUID) {
 
 // recordRefund settles a pending refund of p as done, once.
 func (s *Service) recordRefund(ctx context.Context, p Payment, ref, actor string) {
+	_ = s.settleRefund(ctx, p, "succeeded", lifecycle.Refunded, lifecycle.Cause{Actor: actor, PaymentID: &p.ID, RefundID: ref,
+		Detail: map[string]any{"amount_minor": p.AmountMinor, "currency": p.Currency}}) // on failure still pending: the sweep retries
+}
+
+// settleRefund moves p's refund from pending to state (succeeded or
+// failed) and appends event typ, once: a refund already settled is left
+// alone.
+func (s *Service) settleRefund(ctx context.Context, p Payment, state, typ string, c lifecycle.Cause) error {
 	var evs []lifecycle.Event
 	err := pgx.BeginFunc(ctx, s.DB, func(tx pgx.Tx) error {
 		evs = nil
@@ -276,23 +284,20 @@ func (s *Service) recordRefund(ctx context.Context, p Payment, ref, actor string
 		if err != nil {
 			return err
 		}
-		tag, err := tx.Exec(ctx, `UPDATE payments SET refund_state = 'succeeded', refund_ref = $2, updated_at = now()
-			WHERE id = $1 AND refund_state = 'pending'`, p.ID, ref)
+		tag, err := tx.Exec(ctx, `UPDATE payments SET refund_state = $2, refund_ref = $3, updated_at = now()
+			WHERE id = $1 AND refund_state = 'pending'`, p.ID, state, c.RefundID)
 		if err != nil || tag.RowsAffected() == 0 {
 			return err
 		}
-		ev, err := lifecycle.Note(ctx, tx, o, lifecycle.Refunded, lifecycle.Cause{Actor: actor, PaymentID: &p.ID, RefundID: ref,
-			Detail: map[string]any{"amount_minor": p.AmountMinor, "currency": p.Currency}})
+		ev, err := lifecycle.Note(ctx, tx, o, typ, c)
 		evs = append(evs, ev)
 		return err
 	})
-	if err != nil {
-		return // still pending: the sweep retries
-	}
-	if len(evs) > 0 {
-		s.Metrics.refund(s.Provider.Name(), true)
+	if err == nil && len(evs) > 0 {
+		s.Metrics.refund(s.Provider.Name(), state == "succeeded")
 		s.Changed.Changed(ctx, evs...)
 	}
+	return err
 }
 
 // sinceConfirmed is how long ago the order was confirmed (for the

@@ -43,26 +43,6 @@ func (s *Service) Apply(ctx context.Context, u Update) error {
 // asked for: the payment's refund needs an operator now (the
 // ShopRefundsFailing alert fires on the metric).
 func (s *Service) refundFailed(ctx context.Context, p Payment, u Update) error {
-	var evs []lifecycle.Event
-	err := pgx.BeginFunc(ctx, s.DB, func(tx pgx.Tx) error {
-		evs = nil
-		o, err := lifecycle.Lock(ctx, tx, p.OrderID)
-		if err != nil {
-			return err
-		}
-		tag, err := tx.Exec(ctx, `UPDATE payments SET refund_state = 'failed', refund_ref = $2, updated_at = now()
-			WHERE id = $1 AND refund_state = 'pending'`, p.ID, u.Refund)
-		if err != nil || tag.RowsAffected() == 0 {
-			return err
-		}
-		ev, err := lifecycle.Note(ctx, tx, o, lifecycle.RefundFailed, lifecycle.Cause{Actor: lifecycle.ActorStripe,
-			PaymentID: &p.ID, RefundID: u.Refund, Reason: u.Reason})
-		evs = append(evs, ev)
-		return err
-	})
-	if err == nil && len(evs) > 0 {
-		s.Metrics.refund(s.Provider.Name(), false)
-		s.Changed.Changed(ctx, evs...)
-	}
-	return err
+	return s.settleRefund(ctx, p, "failed", lifecycle.RefundFailed,
+		lifecycle.Cause{Actor: lifecycle.ActorStripe, PaymentID: &p.ID, RefundID: u.Refund, Reason: u.Reason})
 }

@@ -6,9 +6,11 @@ package notify
 
 import (
 	"context"
+	"crypto/tls"
 	"errors"
 	"fmt"
 	"log/slog"
+	"net"
 	"net/smtp"
 	"strings"
 	"time"
@@ -48,28 +50,63 @@ func (s SMTP) Notify(ctx context.Context, ev orderstream.StatusEvent) error {
 	if strings.ContainsAny(to, "\r\n") || strings.ContainsAny(s.From, "\r\n") {
 		return errors.New("refusing an address with a line break")
 	}
-	var auth smtp.Auth
-	if s.Username != "" {
-		host, _, _ := strings.Cut(s.Addr, ":")
-		auth = smtp.PlainAuth("", s.Username, s.Password, host)
+	if err := s.send(ctx, to, message(s.From, to, ev)); err != nil {
+		return fmt.Errorf("send mail to user %d: %w", ev.UserID, err)
 	}
-	done := make(chan error, 1)
-	go func() { done <- smtp.SendMail(s.Addr, auth, s.From, []string{to}, message(s.From, to, ev)) }()
+	return nil
+}
+
+// send delivers one message, the whole SMTP conversation bounded by the
+// timeout and by ctx (a hung relay leaves nothing behind).
+func (s SMTP) send(ctx context.Context, to string, msg []byte) error {
 	timeout := s.Timeout
 	if timeout == 0 {
 		timeout = 10 * time.Second
 	}
-	select {
-	case err := <-done:
-		if err != nil {
-			return fmt.Errorf("send mail to user %d: %w", ev.UserID, err)
-		}
-		return nil
-	case <-time.After(timeout):
-		return fmt.Errorf("send mail to user %d: timed out after %s", ev.UserID, timeout)
-	case <-ctx.Done():
-		return ctx.Err()
+	ctx, cancel := context.WithTimeout(ctx, timeout)
+	defer cancel()
+	conn, err := (&net.Dialer{}).DialContext(ctx, "tcp", s.Addr)
+	if err != nil {
+		return err
 	}
+	defer conn.Close()
+	deadline, _ := ctx.Deadline()
+	_ = conn.SetDeadline(deadline)
+	stop := context.AfterFunc(ctx, func() { _ = conn.SetDeadline(time.Now()) }) // cancelled early
+	defer stop()
+	host, _, _ := strings.Cut(s.Addr, ":")
+	c, err := smtp.NewClient(conn, host)
+	if err != nil {
+		return err
+	}
+	defer c.Close()
+	if ok, _ := c.Extension("STARTTLS"); ok {
+		if err := c.StartTLS(&tls.Config{ServerName: host}); err != nil {
+			return err
+		}
+	}
+	if s.Username != "" {
+		if err := c.Auth(smtp.PlainAuth("", s.Username, s.Password, host)); err != nil {
+			return err
+		}
+	}
+	if err := c.Mail(s.From); err != nil {
+		return err
+	}
+	if err := c.Rcpt(to); err != nil {
+		return err
+	}
+	w, err := c.Data()
+	if err != nil {
+		return err
+	}
+	if _, err := w.Write(msg); err != nil {
+		return err
+	}
+	if err := w.Close(); err != nil {
+		return err
+	}
+	return c.Quit()
 }
 
 func message(from, to string, ev orderstream.StatusEvent) []byte {
