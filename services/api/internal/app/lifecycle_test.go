@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"slices"
+	"strings"
 	"testing"
 	"time"
 
@@ -252,4 +253,45 @@ func TestPaymentRequestsAreValidated(t *testing.T) {
 	if n := e.count("SELECT count(*) FROM payments"); n != 0 {
 		t.Fatalf("%d payments recorded for invalid requests", n)
 	}
+}
+
+// TestRefundGivenUpAfterRepeatedRefusals: a refund the provider keeps
+// refusing is retried with growing pauses and then recorded refund_failed
+// (once), never refunded twice and never retried forever.
+func TestRefundGivenUpAfterRepeatedRefusals(t *testing.T) {
+	e := newEnv(t, func(s *apiconfig.Spec) {
+		s.Payments.RecheckAfter, s.Payments.SweepInterval = 10*time.Millisecond, 10*time.Millisecond
+	})
+	admin := e.admin()
+	p := e.createProduct(admin, "LC-5", 2)
+	tok, uid := e.customer("norefund@example.com")
+	id := e.confirmed(uid, p, 1)
+	expect(t, e.do(req{method: "POST", path: "/api/v1/orders/" + id + "/payments", token: tok, body: pay("4242424242424242")}), 201)
+	// A charge the mock provider cannot refund (it refunds only its own).
+	if _, err := e.db.Exec(context.Background(), "UPDATE payments SET provider_ref = 'bank_transfer_1' WHERE order_id = $1", id); err != nil {
+		t.Fatal(err)
+	}
+	expect(t, e.do(req{method: "POST", path: "/api/v1/orders/" + id + "/cancel", token: admin}), 200)
+	eventually(t, 60*time.Second, "the refund to be given up", func() bool {
+		return slices.Equal(e.order(tok, id).types(), []string{"confirmed", "paid", "cancelled", "refund_failed"})
+	})
+	if n := e.count("SELECT refund_attempts FROM payments WHERE order_id = $1 AND refund_state = 'failed'", id); n != 20 {
+		t.Fatalf("refund asked %d times before giving up, want 20", n)
+	}
+	if ev := e.order(tok, id).Events[3]; ev.Reason == nil || *ev.Reason != "provider_refused" {
+		t.Fatalf("refund_failed event %+v", ev)
+	}
+	if m := e.metrics(); !strings.Contains(m, `shop_refunds_total{outcome="failed",provider="mock"} 20`) {
+		t.Fatalf("/metrics does not count the 20 refused refund requests:\n%s", grepLines(m, "shop_refunds_total"))
+	}
+}
+
+func grepLines(s, substr string) string {
+	var out []string
+	for _, l := range strings.Split(s, "\n") {
+		if strings.Contains(l, substr) {
+			out = append(out, l)
+		}
+	}
+	return strings.Join(out, "\n")
 }

@@ -260,25 +260,48 @@ func (s *Service) CompleteRefund(ctx context.Context, id uuid.UUID) {
 	}
 	ref, err := s.Provider.Refund(ctx, Refund{Key: "refund-" + p.ID.String(), ChargeRef: p.ref, AmountMinor: p.AmountMinor})
 	if err != nil {
-		s.Metrics.refund(s.Provider.Name(), false)
-		_, _ = s.DB.Exec(ctx, "UPDATE payments SET updated_at = now() WHERE id = $1", p.ID)
+		s.refundRefused(ctx, p, err)
 		return
 	}
 	s.recordRefund(ctx, p, ref, lifecycle.ActorPayments)
 }
 
+// MaxRefundAttempts is how often a refund is asked for before it is given
+// up as refund_failed (for an operator, alerted by ShopRefundsFailing).
+// The sweep waits twice as long after each refusal, up to 64 times
+// payments.recheckAfter: with the default 5 s the last attempt comes about
+// 80 minutes after the first — long enough to ride out a provider outage,
+// short enough not to hammer a refusal that will not change.
+const MaxRefundAttempts = 20
+
+// refundRefused counts a refused refund request; the sweep retries it
+// later, until MaxRefundAttempts.
+func (s *Service) refundRefused(ctx context.Context, p Payment, cause error) {
+	s.Metrics.refund(s.Provider.Name(), false)
+	var attempts int
+	if err := s.DB.QueryRow(ctx, `UPDATE payments SET refund_attempts = refund_attempts + 1, updated_at = now()
+		WHERE id = $1 RETURNING refund_attempts`, p.ID).Scan(&attempts); err != nil || attempts < MaxRefundAttempts {
+		return
+	}
+	_, _ = s.settleRefund(ctx, p, "failed", lifecycle.RefundFailed, lifecycle.Cause{Actor: lifecycle.ActorPayments, PaymentID: &p.ID,
+		Reason: "provider_refused", Detail: map[string]any{"attempts": attempts, "error": cause.Error()}})
+}
+
 // recordRefund settles a pending refund of p as done, once.
 func (s *Service) recordRefund(ctx context.Context, p Payment, ref, actor string) {
-	_ = s.settleRefund(ctx, p, "succeeded", lifecycle.Refunded, lifecycle.Cause{Actor: actor, PaymentID: &p.ID, RefundID: ref,
+	settled, _ := s.settleRefund(ctx, p, "succeeded", lifecycle.Refunded, lifecycle.Cause{Actor: actor, PaymentID: &p.ID, RefundID: ref,
 		Detail: map[string]any{"amount_minor": p.AmountMinor, "currency": p.Currency}}) // on failure still pending: the sweep retries
+	if settled {
+		s.Metrics.refund(s.Provider.Name(), true)
+	}
 }
 
 // settleRefund moves p's refund from pending to state (succeeded or
 // failed) and appends event typ, once: a refund already settled is left
-// alone.
-func (s *Service) settleRefund(ctx context.Context, p Payment, state, typ string, c lifecycle.Cause) error {
+// alone (settled false).
+func (s *Service) settleRefund(ctx context.Context, p Payment, state, typ string, c lifecycle.Cause) (settled bool, err error) {
 	var evs []lifecycle.Event
-	err := pgx.BeginFunc(ctx, s.DB, func(tx pgx.Tx) error {
+	err = pgx.BeginFunc(ctx, s.DB, func(tx pgx.Tx) error {
 		evs = nil
 		o, err := lifecycle.Lock(ctx, tx, p.OrderID)
 		if err != nil {
@@ -294,10 +317,9 @@ func (s *Service) settleRefund(ctx context.Context, p Payment, state, typ string
 		return err
 	})
 	if err == nil && len(evs) > 0 {
-		s.Metrics.refund(s.Provider.Name(), state == "succeeded")
 		s.Changed.Changed(ctx, evs...)
 	}
-	return err
+	return err == nil && len(evs) > 0, err
 }
 
 // sinceConfirmed is how long ago the order was confirmed (for the

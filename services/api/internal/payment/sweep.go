@@ -13,7 +13,7 @@ import (
 
 // Sweep settles what a crash or a silent provider left open: attempts
 // still pending or processing and refunds still pending, untouched for
-// After. Each row is claimed by bumping its updated_at under FOR UPDATE
+// After (doubled after each refused refund request, up to 64 times). Each row is claimed by bumping its updated_at under FOR UPDATE
 // SKIP LOCKED, so api replicas share the sweep without asking the
 // provider twice at once.
 type Sweep struct {
@@ -52,7 +52,7 @@ type stale struct {
 func (w *Sweep) Once(ctx context.Context) error {
 	rows, err := w.Service.DB.Query(ctx, `UPDATE payments SET updated_at = now() WHERE id IN (
 			SELECT id FROM payments WHERE (status IN ('pending', 'processing') OR refund_state = 'pending')
-			AND updated_at < now() - $1::interval ORDER BY updated_at LIMIT 50 FOR UPDATE SKIP LOCKED)
+			AND updated_at < now() - $1::interval * power(2, least(refund_attempts, 6)) ORDER BY updated_at LIMIT 50 FOR UPDATE SKIP LOCKED)
 		RETURNING id, status, coalesce(provider_ref, ''), method_ref, coalesce(refund_state, ''), amount_minor, currency, order_id`, w.After)
 	if err != nil {
 		return err

@@ -43,6 +43,10 @@ func (s *Service) Apply(ctx context.Context, u Update) error {
 // asked for: the payment's refund needs an operator now (the
 // ShopRefundsFailing alert fires on the metric).
 func (s *Service) refundFailed(ctx context.Context, p Payment, u Update) error {
-	return s.settleRefund(ctx, p, "failed", lifecycle.RefundFailed,
+	settled, err := s.settleRefund(ctx, p, "failed", lifecycle.RefundFailed,
 		lifecycle.Cause{Actor: lifecycle.ActorStripe, PaymentID: &p.ID, RefundID: u.Refund, Reason: u.Reason})
+	if settled {
+		s.Metrics.refund(s.Provider.Name(), false)
+	}
+	return err
 }

@@ -82,6 +82,7 @@ CREATE TABLE payments (
     failure_reason  text,
     refund_state    text        CHECK (refund_state IN ('pending', 'succeeded', 'failed')),
     refund_ref      text,
+    refund_attempts integer     NOT NULL DEFAULT 0,   -- refund requests the provider refused
     created_at      timestamptz NOT NULL DEFAULT now(),
     updated_at      timestamptz NOT NULL DEFAULT now(),
     UNIQUE (order_id, idempotency_key)
