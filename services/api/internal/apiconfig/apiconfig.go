@@ -112,7 +112,26 @@ type Orders struct {
 	// MaxLiveStreamsPerUser bounds one user's open live status streams per
 	// api replica (429 beyond).
 	MaxLiveStreamsPerUser int `json:"maxLiveStreamsPerUser" jsonschema:"minimum=1,maximum=1000"`
+	// Durability is when intake answers 202. none: once the Redis primary
+	// has the order (survives a Redis restart, not the loss of the primary:
+	// replication is asynchronous). replica: once MinReplicas replicas have
+	// acknowledged it (WAIT); when they do not within ReplicaTimeout the
+	// answer is 503 + Retry-After, and a retry with the same
+	// Idempotency-Key never makes a second order. replica needs a Redis
+	// with replicas; the default is none because make dev, compose and the
+	// kind dev cluster run one Redis without replicas.
+	Durability string `json:"durability" jsonschema:"enum=none|replica"`
+	// ReplicaTimeout bounds the wait for replicas; at most half of
+	// spec.redis.readTimeout, so the client never cuts a WAIT short.
+	ReplicaTimeout time.Duration `json:"replicaTimeout"`
+	MinReplicas    int           `json:"minReplicas" jsonschema:"minimum=1"`
 }
+
+// Durability modes of order intake.
+const (
+	DurabilityNone    = "none"
+	DurabilityReplica = "replica"
+)
 
 // CORS lists the browser origins (storefront, Appsmith) allowed to call the api.
 type CORS struct {
@@ -141,7 +160,8 @@ func Defaults() Spec {
 		},
 		RateLimit: RateLimit{LoginPerAccount: 5, LoginPerIP: 30, LoginWindow: time.Minute,
 			RegisterPerIP: 10, RegisterWindow: time.Hour, OrdersPerUser: 60, OrdersWindow: time.Minute},
-		Orders: Orders{IdempotencyTTL: 24 * time.Hour, PendingStatusTTL: 7 * 24 * time.Hour, LiveHeartbeat: 15 * time.Second, MaxLiveStreamsPerUser: 5},
+		Orders: Orders{IdempotencyTTL: 24 * time.Hour, PendingStatusTTL: 7 * 24 * time.Hour, LiveHeartbeat: 15 * time.Second, MaxLiveStreamsPerUser: 5,
+			Durability: DurabilityNone, ReplicaTimeout: 100 * time.Millisecond, MinReplicas: 1},
 		Payments: Payments{Provider: "mock", Mock: Mock{ProcessingDelay: 3 * time.Second}, Stripe: Stripe{Timeout: 20 * time.Second},
 			SweepInterval: 2 * time.Second, RecheckAfter: 5 * time.Second},
 		CORS:           CORS{AllowedOrigins: []string{"http://localhost:8088"}},
@@ -179,6 +199,7 @@ func (s *Spec) Validate() config.FieldErrors {
 	errs.Check(s.Orders.IdempotencyTTL >= time.Minute, "spec.orders.idempotencyTTL", "must be at least 1m")
 	errs.Check(s.Orders.PendingStatusTTL >= time.Hour, "spec.orders.pendingStatusTTL", "must be at least 1h")
 	errs.Check(s.Orders.MaxLiveStreamsPerUser >= 1 && s.Orders.MaxLiveStreamsPerUser <= 1000, "spec.orders.maxLiveStreamsPerUser", "must be between 1 and 1000")
+	s.Orders.validateDurability(s.Redis.ReadTimeout, errs.Add)
 	s.Payments.validate(errs.Add)
 	errs.Check(s.Orders.LiveHeartbeat >= time.Second && s.Orders.LiveHeartbeat <= 5*time.Minute, "spec.orders.liveHeartbeat", "must be between 1s and 5m")
 	for i, o := range s.CORS.AllowedOrigins {
@@ -193,6 +214,22 @@ func (s *Spec) Validate() config.FieldErrors {
 		}
 	}
 	return errs
+}
+
+func (o Orders) validateDurability(redisReadTimeout time.Duration, add func(path, msg string)) {
+	if o.Durability != DurabilityNone && o.Durability != DurabilityReplica {
+		add("spec.orders.durability", "must be none or replica")
+	}
+	if o.ReplicaTimeout < time.Millisecond || o.ReplicaTimeout > 10*time.Second {
+		add("spec.orders.replicaTimeout", "must be between 1ms and 10s")
+	} else if o.Durability == DurabilityReplica && 2*o.ReplicaTimeout > redisReadTimeout {
+		// A pipeline cut by the read timeout is retried by the client, which
+		// would run the intake script a second time.
+		add("spec.orders.replicaTimeout", "must be at most half of spec.redis.readTimeout")
+	}
+	if o.MinReplicas < 1 {
+		add("spec.orders.minReplicas", "must be at least 1")
+	}
 }
 
 func (p Payments) validate(add func(path, msg string)) {

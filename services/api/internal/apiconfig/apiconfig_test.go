@@ -5,6 +5,7 @@ import (
 	"reflect"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/goshop-platform/shop/services/api/internal/apiconfig"
 )
@@ -57,5 +58,56 @@ func TestValidationNamesFields(t *testing.T) {
 		"spec.cors.allowedOrigins[1]", "spec.trustedProxies[1]"}
 	if strings.Join(got, ",") != strings.Join(want, ",") {
 		t.Fatalf("invalid fields %v, want %v", got, want)
+	}
+}
+
+func TestDurabilityConfigValidation(t *testing.T) {
+	for _, c := range []struct {
+		name   string
+		change func(*apiconfig.Spec)
+		want   string // the field named, or "" for valid
+	}{
+		{"default", func(*apiconfig.Spec) {}, ""},
+		{"replica", func(s *apiconfig.Spec) { s.Orders.Durability = apiconfig.DurabilityReplica }, ""},
+		{"unknown mode", func(s *apiconfig.Spec) { s.Orders.Durability = "quorum" }, "spec.orders.durability"},
+		{"empty mode", func(s *apiconfig.Spec) { s.Orders.Durability = "" }, "spec.orders.durability"},
+		{"no timeout", func(s *apiconfig.Spec) { s.Orders.ReplicaTimeout = 0 }, "spec.orders.replicaTimeout"},
+		{"timeout too long", func(s *apiconfig.Spec) { s.Orders.ReplicaTimeout = time.Minute }, "spec.orders.replicaTimeout"},
+		{"timeout beyond half the redis read timeout", func(s *apiconfig.Spec) {
+			s.Orders.Durability, s.Orders.ReplicaTimeout, s.Redis.ReadTimeout = apiconfig.DurabilityReplica, 1500*time.Millisecond, 2*time.Second
+		}, "spec.orders.replicaTimeout"},
+		{"read timeout irrelevant without replicas", func(s *apiconfig.Spec) {
+			s.Orders.ReplicaTimeout, s.Redis.ReadTimeout = 1500*time.Millisecond, 2*time.Second
+		}, ""},
+		{"no replicas", func(s *apiconfig.Spec) { s.Orders.MinReplicas = 0 }, "spec.orders.minReplicas"},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			s := apiconfig.Defaults()
+			c.change(&s)
+			var got []string
+			for _, e := range s.Validate() {
+				got = append(got, e.Field)
+			}
+			if strings.Join(got, ",") != c.want {
+				t.Fatalf("invalid fields %v, want [%s]", got, c.want)
+			}
+		})
+	}
+}
+
+// The durability fields come from the environment as the chart and
+// compose set them.
+func TestDurabilityFromEnvironment(t *testing.T) {
+	l := apiconfig.Loader
+	l.Environ = func() []string {
+		return []string{"API_ORDERS_DURABILITY=replica", "API_ORDERS_REPLICA_TIMEOUT=250ms", "API_ORDERS_MIN_REPLICAS=2"}
+	}
+	doc, err := l.Load("")
+	if err != nil {
+		t.Fatal(err)
+	}
+	o := doc.Spec.Orders
+	if o.Durability != "replica" || o.ReplicaTimeout != 250*time.Millisecond || o.MinReplicas != 2 {
+		t.Fatalf("orders %+v", o)
 	}
 }

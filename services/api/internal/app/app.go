@@ -91,7 +91,7 @@ func (a *App) wire(doc *config.Document[apiconfig.Spec], log *slog.Logger) error
 	}
 	a.Live = livestatus.New(a.Redis, log)
 	queue := order.RedisQueue{RDB: a.Redis, IdempotencyTTL: spec.Orders.IdempotencyTTL, PendingTTL: spec.Orders.PendingStatusTTL,
-		PerUserLimit: spec.RateLimit.OrdersPerUser, PerUserWindow: spec.RateLimit.OrdersWindow}
+		PerUserLimit: spec.RateLimit.OrdersPerUser, PerUserWindow: spec.RateLimit.OrdersWindow, Durability: durability(spec.Orders)}
 	rl := spec.RateLimit
 	api := &httpapi.API{
 		Log: log, Auth: a.Auth, Products: product.Store{DB: a.DB},
@@ -163,6 +163,14 @@ func (a *App) withLiveStatus(ctx context.Context, serve func() error) error {
 func (a *App) Close() {
 	a.DB.Close()
 	_ = a.Redis.Close()
+}
+
+// durability is the intake's wait for Redis replicas (none: no wait).
+func durability(o apiconfig.Orders) order.Durability {
+	if o.Durability != apiconfig.DurabilityReplica {
+		return order.Durability{}
+	}
+	return order.Durability{MinReplicas: o.MinReplicas, Timeout: o.ReplicaTimeout}
 }
 
 func parsePrefixes(cidrs []string) ([]netip.Prefix, error) {

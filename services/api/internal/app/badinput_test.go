@@ -9,6 +9,9 @@ import (
 	"time"
 
 	"github.com/golang-jwt/jwt/v5"
+
+	"github.com/goshop-platform/shop/services/api/internal/apiconfig"
+	"github.com/goshop-platform/shop/services/platform/testenv"
 )
 
 // TestBadInputGetsPrecise4xx sends malformed, mistyped, unknown, oversized,
@@ -168,4 +171,18 @@ func rawCall(t *testing.T, base, method, path, body string) resp {
 		}
 	}
 	return resp{status: res.StatusCode, header: res.Header, body: b}
+}
+
+// TestDatabaseAwayIs503: with the database unreachable (as during a
+// failover, until the standby is promoted) requests that need it get 503
+// with Retry-After, not a 500.
+func TestDatabaseAwayIs503(t *testing.T) {
+	spec, keys := testSpec(t, fmt.Sprintf("postgres://postgres@127.0.0.1:%d/shop?sslmode=disable", testenv.FreePort(t)), testenv.Redis(t))
+	spec.Auth.BootstrapAdmin = apiconfig.BootstrapAdmin{}
+	spec.Database.ConnectTimeout = time.Second
+	e := startEnv(t, spec, keys)
+	r := expect(t, e.do(req{method: "GET", path: "/api/v1/products"}), 503)
+	if p := r.problem(t); p.Type != "/problems/database-unavailable" || r.header.Get("Retry-After") == "" {
+		t.Fatalf("database away: %+v (Retry-After %q)", p, r.header.Get("Retry-After"))
+	}
 }

@@ -114,3 +114,59 @@ func record(b *testing.B, r benchreport.Row) {
 		b.Fatal(err)
 	}
 }
+
+// BenchmarkIntakeDurability measures what `orders.durability: replica`
+// costs at intake: two api processes on one Redis primary with one local
+// replica, one answering once the primary has the order (none), the other
+// once the replica acknowledged it too (WAIT), under the same load in the
+// same run. Run with `make bench`.
+func BenchmarkIntakeDurability(b *testing.B) {
+	dbURL := schematest.MigratedDatabase(b)
+	primary := testenv.NewRedisServer(b)
+	testenv.NewRedisReplica(b, primary)
+	keys := b.TempDir()
+	writeKey(b, keys, "k1")
+	apiBinary(b)
+	common := []string{"API_TELEMETRY_LOG_LEVEL=warn", "API_RATE_LIMIT_ORDERS_PER_USER=100000000", "API_RATE_LIMIT_REGISTER_PER_IP=1000"}
+	modes := []struct{ name, base string }{
+		{"none", startProc(b, processEnv(dbURL, primary.URL(), keys, append(common, "API_ORDERS_DURABILITY=none")...)).base},
+		{"replica", startProc(b, processEnv(dbURL, primary.URL(), keys, append(common, "API_ORDERS_DURABILITY=replica")...)).base},
+	}
+	expect(b, call(b, modes[0].base, req{method: "POST", path: "/api/v1/auth/register",
+		body: map[string]string{"email": "durable@example.com", "password": "bench-password"}}), 201)
+	var s session
+	expect(b, call(b, modes[0].base, req{method: "POST", path: "/api/v1/auth/login",
+		body: map[string]string{"email": "durable@example.com", "password": "bench-password"}}), 200).json(b, &s)
+	body := []byte(`{"items":[{"product_id":1,"quantity":2},{"product_id":7,"quantity":1}]}`)
+	hdr := http.Header{"Content-Type": {"application/json"}, "Authorization": {"Bearer " + s.AccessToken}}
+	const workers = 16
+	b.ResetTimer()
+	peak := map[string]vegeta.Metrics{}
+	for _, m := range modes {
+		peak[m.name] = attack(m.base, hdr, body, vegeta.Rate{}, benchreport.Pick(5*time.Second, time.Second), workers)
+	}
+	record(b, benchreport.Row{Section: "intake", Name: fmt.Sprintf("durability replica: max throughput (%d workers)", workers),
+		Value: peak["replica"].Throughput, Unit: "req/s", Baseline: peak["none"].Throughput, Against: "durability none"})
+	for i, rate := range benchreport.Pick([]int{500, 1000, 2000}, []int{500}) {
+		got := map[string]vegeta.Metrics{}
+		for j := range modes {
+			m := modes[(i+j)%len(modes)] // alternate which mode goes first
+			got[m.name] = attack(m.base, hdr, body, vegeta.Rate{Freq: rate, Per: time.Second}, benchreport.Pick(4*time.Second, time.Second), workers)
+		}
+		recordDurability(b, rate, got["replica"], got["none"])
+	}
+	b.StopTimer()
+}
+
+// recordDurability records p50 and p99 of replica next to none at rate.
+func recordDurability(b *testing.B, rate int, replica, none vegeta.Metrics) {
+	b.Helper()
+	name := fmt.Sprintf("durability replica: %%s at %d req/s (success %.3f)", rate, replica.Success)
+	record(b, benchreport.Row{Section: "intake", Name: fmt.Sprintf(name, "p50"), Value: ms(replica.Latencies.P50), Unit: "ms",
+		Baseline: ms(none.Latencies.P50), Against: "durability none"})
+	record(b, benchreport.Row{Section: "intake", Name: fmt.Sprintf(name, "p99"), Value: ms(replica.Latencies.P99), Unit: "ms",
+		Baseline: ms(none.Latencies.P99), Against: "durability none"})
+	if rate == 2000 {
+		record(b, benchreport.Row{Section: "intake", Name: "durability replica p99 at 2000 req/s (target)", Value: ms(replica.Latencies.P99), Unit: "ms", Target: "<= 5"})
+	}
+}

@@ -12,6 +12,7 @@ import (
 	"github.com/goshop-platform/shop/services/api/internal/product"
 	"github.com/goshop-platform/shop/services/kernel/lifecycle"
 	"github.com/goshop-platform/shop/services/kernel/stock"
+	"github.com/goshop-platform/shop/services/platform/postgres"
 	"github.com/goshop-platform/shop/services/platform/problem"
 )
 
@@ -34,6 +35,7 @@ func (a *API) fail(w http.ResponseWriter, r *http.Request, err error) {
 	var p *problem.Problem
 	var se *stock.Error
 	var limited *order.RateLimitedError
+	var notDurable *order.NotDurableError
 	var wrong *lifecycle.StateError
 	var declined *payment.DeclinedError
 	switch {
@@ -84,6 +86,10 @@ func (a *API) fail(w http.ResponseWriter, r *http.Request, err error) {
 	case errors.As(err, &limited):
 		p = rateLimited(limited.RetryAfter)
 		p.Detail = "too many orders in a short time; wait before ordering again"
+	case errors.As(err, &notDurable):
+		a.Log.WarnContext(r.Context(), "order not acknowledged by enough redis replicas", "acked", notDurable.Acked, "wanted", notDurable.Wanted)
+		p = problem.New(http.StatusServiceUnavailable, "not-durable", "no Redis replica confirmed the order in time, so it may or may not go through; retry with the same Idempotency-Key to learn its id (a retry never creates a second order)")
+		p.RetryAfter = 2 * time.Second
 	case errors.Is(err, order.ErrIdempotencyReused):
 		p = problem.New(http.StatusUnprocessableEntity, "idempotency-key-reused", err.Error())
 		p.Errors = []problem.FieldError{problem.Param("Idempotency-Key", "already used with a different body")}
@@ -99,6 +105,11 @@ func (a *API) fail(w http.ResponseWriter, r *http.Request, err error) {
 		a.Log.WarnContext(r.Context(), "live order status unavailable", "err", err)
 		p = problem.New(http.StatusServiceUnavailable, "live-status-unavailable", "live order status is unavailable right now; retry shortly, or poll GET /api/v1/orders/{id}")
 		p.RetryAfter = 5 * time.Second
+	case postgres.IsUnavailable(err):
+		// The database is away or failing over to a standby: seconds, not a bug.
+		a.Log.WarnContext(r.Context(), "database unavailable", "err", err, "route", r.URL.Path)
+		p = problem.New(http.StatusServiceUnavailable, "database-unavailable", "the database cannot be reached right now; retry shortly")
+		p.RetryAfter = 2 * time.Second
 	default:
 		a.Log.ErrorContext(r.Context(), "request failed", "err", err, "route", r.URL.Path)
 		p = problem.New(http.StatusInternalServerError, "", "an internal error occurred; it has been logged")

@@ -73,6 +73,11 @@ func (a *API) placeOrder(w http.ResponseWriter, r *http.Request) error {
 		a.ordersRejected.WithLabelValues("rate_limited").Inc()
 		return err
 	}
+	var notDurable *order.NotDurableError
+	if errors.As(err, &notDurable) {
+		a.ordersRejected.WithLabelValues("not_durable").Inc()
+		return err
+	}
 	if err != nil {
 		a.ordersRejected.WithLabelValues("unavailable").Inc()
 		return err

@@ -117,7 +117,8 @@ func (in *Intake) Place(ctx context.Context, userID int64, req Request, idemKey,
 	}
 	existing, existingHash, err := in.queue.Enqueue(ctx, msg, idemKey, hash)
 	var limited *RateLimitedError
-	if errors.As(err, &limited) {
+	var notDurable *NotDurableError
+	if errors.As(err, &limited) || errors.As(err, &notDurable) {
 		return Accepted{}, err
 	}
 	if err != nil {

@@ -27,23 +27,31 @@ type RedisQueue struct {
 	// the same script, so the limit costs no extra round trip.
 	PerUserLimit  int
 	PerUserWindow time.Duration
+	// Durability: the zero value answers once the primary has the order;
+	// see Durability for waiting for replicas.
+	Durability Durability
 }
 
 // KEYS: 1 idempotency key (or a dummy), 2 pending record, 3 user's pending
 // set, 4 stream, 5 the user's rate counter. ARGV: 1 "1" when idempotent,
 // 2 body hash, 3 order id, 4 idempotency ttl ms, 5 pending ttl ms,
-// 6 accepted ms, 7 per-user limit, 8 its window ms, 9.. stream fields.
-// A replay of an idempotent request does not count against the limit.
+// 6 accepted ms, 7 per-user limit, 8 its window ms, 9 "1" when the caller
+// waits for replicas (a replay then re-sets its record: see runDurably),
+// 10.. stream fields. A replay of an idempotent request does not count
+// against the limit.
 var enqueue = redis.NewScript(`
 if ARGV[1] == '1' then
   local prev = redis.call('GET', KEYS[1])
-  if prev then return {'dup', prev} end
+  if prev then
+    if ARGV[9] == '1' then redis.call('SET', KEYS[1], prev, 'KEEPTTL') end
+    return {'dup', prev}
+  end
 end
 local n = redis.call('INCR', KEYS[5])
 if n == 1 then redis.call('PEXPIRE', KEYS[5], ARGV[8]) end
 if n > tonumber(ARGV[7]) then return {'limited', tostring(redis.call('PTTL', KEYS[5]))} end
 local fields = {}
-for i = 9, #ARGV do fields[#fields + 1] = ARGV[i] end
+for i = 10, #ARGV do fields[#fields + 1] = ARGV[i] end
 redis.call('XADD', KEYS[4], '*', unpack(fields))
 redis.call('HSET', KEYS[2], unpack(fields))
 redis.call('PEXPIRE', KEYS[2], ARGV[5])
@@ -68,33 +76,56 @@ func (q RedisQueue) Enqueue(ctx context.Context, m orderstream.Message, idemKey,
 		sum := sha256.Sum256([]byte(idemKey))
 		idem, keyed = "order:idem:"+strconv.FormatInt(m.UserID, 10)+":"+hex.EncodeToString(sum[:]), "1"
 	}
-	args := []any{keyed, bodyHash, m.OrderID.String(), q.IdempotencyTTL.Milliseconds(), q.PendingTTL.Milliseconds(),
-		m.AcceptedAt.UnixMilli(), q.PerUserLimit, q.PerUserWindow.Milliseconds()}
-	for k, v := range m.Encode() {
-		args = append(args, k, v)
-	}
 	rateKey := "ratelimit:orders:user:" + strconv.FormatInt(m.UserID, 10)
-	res, err := enqueue.Run(ctx, q.RDB, []string{idem, pendingKey(m.OrderID), userPendingKey(m.UserID), orderstream.Stream, rateKey}, args...).StringSlice()
+	keys := []string{idem, pendingKey(m.OrderID), userPendingKey(m.UserID), orderstream.Stream, rateKey}
+	res, err := q.run(ctx, keys, q.scriptArgs(m, keyed, bodyHash))
 	if err != nil {
 		return nil, "", err
 	}
-	if res[0] == "limited" {
+	switch res[0] {
+	case "limited":
 		ms, _ := strconv.ParseInt(res[1], 10, 64)
 		return nil, "", &RateLimitedError{RetryAfter: time.Duration(max(ms, 1000)) * time.Millisecond}
+	case "dup":
+		return replayed(res[1])
 	}
-	if res[0] != "dup" {
-		return nil, "", nil
+	return nil, "", nil
+}
+
+// scriptArgs are the intake script's ARGV (see enqueue).
+func (q RedisQueue) scriptArgs(m orderstream.Message, keyed, bodyHash string) []any {
+	durable := "0"
+	if q.Durability.MinReplicas > 0 {
+		durable = "1"
 	}
+	args := []any{keyed, bodyHash, m.OrderID.String(), q.IdempotencyTTL.Milliseconds(), q.PendingTTL.Milliseconds(),
+		m.AcceptedAt.UnixMilli(), q.PerUserLimit, q.PerUserWindow.Milliseconds(), durable}
+	for k, v := range m.Encode() {
+		args = append(args, k, v)
+	}
+	return args
+}
+
+// replayed reads an idempotency record: body hash|order id|accepted ms.
+func replayed(rec string) (*Accepted, string, error) {
 	var hash, id, ms string
-	if n, _ := fmt.Sscanf(replaceBars(res[1]), "%s %s %s", &hash, &id, &ms); n != 3 {
-		return nil, "", fmt.Errorf("corrupt idempotency record %q", res[1])
+	if n, _ := fmt.Sscanf(replaceBars(rec), "%s %s %s", &hash, &id, &ms); n != 3 {
+		return nil, "", fmt.Errorf("corrupt idempotency record %q", rec)
 	}
 	oid, err := uuid.Parse(id)
 	if err != nil {
-		return nil, "", fmt.Errorf("corrupt idempotency record %q", res[1])
+		return nil, "", fmt.Errorf("corrupt idempotency record %q", rec)
 	}
 	msec, _ := strconv.ParseInt(ms, 10, 64)
 	return &Accepted{ID: oid, AcceptedAt: time.UnixMilli(msec).UTC()}, hash, nil
+}
+
+// run runs the intake script, and waits for replicas when Durability asks.
+func (q RedisQueue) run(ctx context.Context, keys []string, args []any) ([]string, error) {
+	if q.Durability.MinReplicas > 0 {
+		return q.runDurably(ctx, keys, args)
+	}
+	return enqueue.Run(ctx, q.RDB, keys, args...).StringSlice()
 }
 
 func replaceBars(s string) string {
