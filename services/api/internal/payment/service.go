@@ -160,9 +160,9 @@ func scanPayment(row pgx.Row) (Payment, error) {
 func (s *Service) Settle(ctx context.Context, id uuid.UUID, res Result, c lifecycle.Cause) (Payment, error) {
 	var p Payment
 	var evs []lifecycle.Event
-	refund := false
+	refund, changed := false, false
 	err := pgx.BeginFunc(ctx, s.DB, func(tx pgx.Tx) error {
-		evs, refund = nil, false
+		evs, refund, changed = nil, false, false
 		var orderID uuid.UUID
 		if err := tx.QueryRow(ctx, "SELECT order_id FROM payments WHERE id = $1", id).Scan(&orderID); err != nil {
 			return fmt.Errorf("find payment %s: %w", id, err)
@@ -174,7 +174,7 @@ func (s *Service) Settle(ctx context.Context, id uuid.UUID, res Result, c lifecy
 		if p, err = scanPayment(tx.QueryRow(ctx, selectPayment+" WHERE p.id = $1 FOR UPDATE OF p", id)); err != nil {
 			return err
 		}
-		if !changes(p.Status, res.Status) {
+		if changed = changes(p.Status, res.Status); !changed {
 			return nil
 		}
 		c.PaymentID = &p.ID
@@ -204,7 +204,7 @@ func (s *Service) Settle(ctx context.Context, id uuid.UUID, res Result, c lifecy
 	if err != nil {
 		return p, err
 	}
-	if len(evs) > 0 || refund {
+	if changed {
 		s.Metrics.settled(s.Provider.Name(), res)
 	}
 	if p.OrderStatus == lifecycle.Paid && len(evs) > 0 {

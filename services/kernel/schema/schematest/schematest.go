@@ -18,17 +18,19 @@ import (
 // schema, dropped when t ends.
 func MigratedDatabase(t testing.TB) string {
 	t.Helper()
-	return testenv.TemplateDatabase(t, "shop", migrate)
+	return testenv.TemplateDatabase(t, "shop", Migrate)
 }
 
 // NewPostgresServer starts a dedicated PostgreSQL server for t whose
 // database "shop" holds the shop's schema (outage and failover tests).
 func NewPostgresServer(t testing.TB) *testenv.PostgresServer {
 	t.Helper()
-	return testenv.NewPostgresServer(t, migrate)
+	return testenv.NewPostgresServer(t, Migrate)
 }
 
-func migrate(ctx context.Context, url string) error {
+// Migrate applies the shop's migrations to the database at url (a
+// testenv.Prepare for servers a test starts itself).
+func Migrate(ctx context.Context, url string) error {
 	pool, err := pgxpool.New(ctx, url)
 	if err != nil {
 		return err

@@ -10,10 +10,9 @@ import (
 
 	"github.com/google/uuid"
 	"github.com/jackc/pgx/v5"
-	"github.com/jackc/pgx/v5/pgxpool"
 
 	"github.com/goshop-platform/shop/services/kernel/orderstream"
-	"github.com/goshop-platform/shop/services/kernel/schema"
+	"github.com/goshop-platform/shop/services/kernel/schema/schematest"
 	"github.com/goshop-platform/shop/services/platform/testenv"
 )
 
@@ -105,7 +104,7 @@ type failover struct {
 }
 
 func runFailover(t *testing.T, synchronous bool, lose func(*testing.T, *testenv.PostgresPair), promoteAfter time.Duration) *failover {
-	pair := testenv.NewPostgresPair(t, migrateShop, synchronous)
+	pair := testenv.NewPostgresPair(t, schematest.Migrate, synchronous)
 	s := newShop(t, pair.URL(), testenv.Redis(t), 1500, 1500, 1500, 1500, 1500)
 	pair.WaitReplayed(t) // the catalogue is on both before orders flow
 	// The shipped retry backoff and claim idle time (the harness shortens
@@ -223,16 +222,4 @@ func processedTotal(t *testing.T, w *proc) float64 {
 		}
 	}
 	return sum
-}
-
-// migrateShop applies the shop's migrations to the pair's primary (the
-// standby is cloned from it afterwards).
-func migrateShop(ctx context.Context, url string) error {
-	pool, err := pgxpool.New(ctx, url)
-	if err != nil {
-		return err
-	}
-	defer pool.Close()
-	_, err = schema.Migrate(ctx, pool)
-	return err
 }
