@@ -1,9 +1,11 @@
 // Test helpers: a scripted fetch that records requests, and mounting a
 // component into happy-dom's document with Pinia and a memory router.
 import { createPinia, getActivePinia, setActivePinia } from 'pinia'
-import { vi } from 'vitest'
+import { afterEach, beforeEach, vi } from 'vitest'
 import { createApp, type Component } from 'vue'
 import { createMemoryHistory, createRouter } from 'vue-router'
+import { setConfig } from './config'
+import { useAuthStore } from './stores/auth'
 
 export interface Call {
   url: string
@@ -32,6 +34,26 @@ export function fakeFetch(route: (c: Call) => Reply) {
   })
   vi.stubGlobal('fetch', fn)
   return calls
+}
+
+/**
+ * Registers what every test of the SPA starts from: the test config, an
+ * empty session, a fresh Pinia, and the real fetch back afterwards.
+ */
+export function resetEachTest() {
+  beforeEach(() => {
+    setConfig({ apiURL: 'http://api.test', directusURL: 'http://cms.test', version: 't' })
+    sessionStorage.clear()
+    setActivePinia(createPinia())
+  })
+  afterEach(() => vi.unstubAllGlobals())
+}
+
+/** Logs in through the auth store against a scripted api, as role. */
+export async function loggedIn(role = 'customer', email = 'x@y.z') {
+  const exp = Math.floor(Date.now() / 1000) + 900
+  fakeFetch((c) => (c.url.endsWith('/login') ? { body: { access_token: token({ role, exp }), refresh_token: 'r', expires_in: 900 } } : { body: { id: 1, email, role } }))
+  await useAuthStore().login(email, 'pw')
 }
 
 /** An unsigned JWT with the given claims (the SPA never verifies them). */

@@ -1,10 +1,7 @@
-import { createPinia, setActivePinia } from 'pinia'
-import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest'
+import { afterEach, describe, expect, it, vi } from 'vitest'
 import { nextTick } from 'vue'
-import { setConfig } from '../config'
 import { ORDER_STATUSES, type Order } from '../composables/useOrders'
-import { useAuthStore } from '../stores/auth'
-import { button, byLabel, fakeFetch, fill, mount, token } from '../test-helpers'
+import { button, byLabel, fakeFetch, fill, mount, loggedIn, resetEachTest } from '../test-helpers'
 import AdminOrderPanel from './AdminOrderPanel.vue'
 import OrderTimeline from './OrderTimeline.vue'
 import PaymentForm from './PaymentForm.vue'
@@ -17,14 +14,9 @@ async function render(...args: Parameters<typeof mount>) {
   return m.el
 }
 
-beforeEach(() => {
-  setConfig({ apiURL: 'http://api.test', directusURL: 'http://cms.test', version: 't' })
-  sessionStorage.clear()
-  setActivePinia(createPinia())
-})
+resetEachTest()
 afterEach(() => {
   unmounts.splice(0).forEach((u) => u())
-  vi.unstubAllGlobals()
 })
 
 const shipped: Order = {
@@ -109,8 +101,7 @@ describe('AdminOrderPanel', () => {
   const paid: Order = { ...shipped, status: 'paid', carrier: undefined, tracking_number: undefined, actions: ['ship', 'cancel'], events: shipped.events!.slice(1) }
 
   async function admin(route: Parameters<typeof fakeFetch>[0]) {
-    fakeFetch((c) => (c.url.endsWith('/login') ? { body: { access_token: token({ role: 'admin', exp: Math.floor(Date.now() / 1000) + 900 }), refresh_token: 'r', expires_in: 900 } } : { body: { id: 1, email: 'a@b.c', role: 'admin' } }))
-    await useAuthStore().login('a@b.c', 'pw')
+    await loggedIn('admin', 'a@b.c')
     return fakeFetch(route)
   }
 

@@ -1,26 +1,12 @@
-import { createPinia, setActivePinia } from 'pinia'
-import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest'
+import { describe, expect, it, vi } from 'vitest'
 import { effectScope, nextTick } from 'vue'
-import { setConfig } from '../config'
 import { guard } from '../router'
-import { useAuthStore } from '../stores/auth'
-import { fakeFetch, token } from '../test-helpers'
+import { fakeFetch, loggedIn, resetEachTest } from '../test-helpers'
 import { catalogQuery, useCatalog } from './useCatalog'
 import { useOrders, useOrderStatus } from './useOrders'
 
-const exp = () => Math.floor(Date.now() / 1000) + 900
 
-beforeEach(() => {
-  setConfig({ apiURL: 'http://api.test', directusURL: 'http://cms.test', version: 't' })
-  sessionStorage.clear()
-  setActivePinia(createPinia())
-})
-afterEach(() => vi.unstubAllGlobals())
-
-async function loggedIn(role = 'customer') {
-  fakeFetch((c) => (c.url.endsWith('/login') ? { body: { access_token: token({ role, exp: exp() }), refresh_token: 'r', expires_in: 900 } } : { body: { id: 1, email: 'x@y.z', role } }))
-  await useAuthStore().login('x@y.z', 'pw')
-}
+resetEachTest()
 
 describe('catalogue', () => {
   it('asks Directus for active products matching the search, one page with a count', () => {

@@ -1,27 +1,13 @@
-import { createPinia, setActivePinia } from 'pinia'
-import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest'
+import { describe, expect, it, vi } from 'vitest'
 import { effectScope, nextTick } from 'vue'
-import { setConfig } from '../config'
-import { useAuthStore } from '../stores/auth'
-import { fakeFetch, token, type Call } from '../test-helpers'
+import { fakeFetch, type Call, loggedIn, resetEachTest } from '../test-helpers'
 import { currentStatus, useOrderAction, useOrderActions, usePayment } from './useOrderActions'
 import { notOlder, useOrderStatus, type Order } from './useOrders'
 
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/
-const exp = () => Math.floor(Date.now() / 1000) + 900
 const problem = { 'Content-Type': 'application/problem+json' }
 
-beforeEach(() => {
-  setConfig({ apiURL: 'http://api.test', directusURL: 'http://cms.test', version: 't' })
-  sessionStorage.clear()
-  setActivePinia(createPinia())
-})
-afterEach(() => vi.unstubAllGlobals())
-
-async function loggedIn(role = 'customer') {
-  fakeFetch((c) => (c.url.endsWith('/login') ? { body: { access_token: token({ role, exp: exp() }), refresh_token: 'r', expires_in: 900 } } : { body: { id: 1, email: 'x@y.z', role } }))
-  await useAuthStore().login('x@y.z', 'pw')
-}
+resetEachTest()
 
 const payment = (status: 'succeeded' | 'processing') => ({ id: 'p-1', order_id: 'o-1', status, amount_minor: 2980, currency: 'EUR', order_status: status === 'succeeded' ? 'paid' : 'confirmed' })
 const declined = (detail: string) => ({

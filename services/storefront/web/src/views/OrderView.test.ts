@@ -1,21 +1,13 @@
-import { createPinia, setActivePinia } from 'pinia'
-import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest'
+import { afterEach, describe, expect, it, vi } from 'vitest'
 import { nextTick } from 'vue'
-import { setConfig } from '../config'
 import type { Order } from '../composables/useOrders'
-import { useAuthStore } from '../stores/auth'
-import { button, byLabel, fakeFetch, fill, mount, token, type Call, type Reply } from '../test-helpers'
+import { button, byLabel, fakeFetch, fill, mount, type Call, type Reply, loggedIn, resetEachTest } from '../test-helpers'
 import OrderView from './OrderView.vue'
 
 let unmount = () => {}
-beforeEach(() => {
-  setConfig({ apiURL: 'http://api.test', directusURL: 'http://cms.test', version: 't' })
-  sessionStorage.clear()
-  setActivePinia(createPinia())
-})
+resetEachTest()
 afterEach(() => {
   unmount()
-  vi.unstubAllGlobals()
 })
 
 const confirmed: Order = {
@@ -30,8 +22,7 @@ const confirmed: Order = {
  * the test ends; other calls go to route.
  */
 async function orderPage(route: (c: Call) => Reply) {
-  fakeFetch((c) => (c.url.endsWith('/login') ? { body: { access_token: token({ role: 'customer', exp: Math.floor(Date.now() / 1000) + 900 }), refresh_token: 'r', expires_in: 900 } } : { body: { id: 1, email: 'x@y.z', role: 'customer' } }))
-  await useAuthStore().login('x@y.z', 'pw')
+  await loggedIn()
   const calls = fakeFetch(route)
   const replied = globalThis.fetch
   vi.stubGlobal('fetch', async (url: string, init: RequestInit & { signal?: AbortSignal }) => {
