@@ -3,7 +3,6 @@ package orderstream
 import (
 	"encoding/json"
 	"fmt"
-	"strconv"
 	"time"
 
 	"github.com/google/uuid"
@@ -57,13 +56,4 @@ func DecodeStatus(payload string) (StatusEvent, error) {
 		return e, fmt.Errorf("order status event schema version %d, this build reads %d", e.SchemaVersion, SchemaVersion)
 	}
 	return e, nil
-}
-
-// PendingKey is the Redis hash holding an accepted order's fields until
-// order-worker has decided it (api writes it with the stream entry).
-func PendingKey(id uuid.UUID) string { return "order:pending:" + id.String() }
-
-// UserPendingKey is the sorted set of a user's pending order ids.
-func UserPendingKey(userID int64) string {
-	return "orders:pending:user:" + strconv.FormatInt(userID, 10)
 }

@@ -25,6 +25,7 @@ import (
 	"github.com/goshop-platform/shop/services/api/internal/product"
 	"github.com/goshop-platform/shop/services/api/internal/ratelimit"
 	"github.com/goshop-platform/shop/services/api/openapi"
+	"github.com/goshop-platform/shop/services/kernel/orderstream"
 	"github.com/goshop-platform/shop/services/platform/config"
 	"github.com/goshop-platform/shop/services/platform/httpserver"
 	"github.com/goshop-platform/shop/services/platform/postgres"
@@ -35,7 +36,7 @@ import (
 // App is a wired api service.
 type App struct {
 	DB     *pgxpool.Pool
-	Redis  *redis.Client
+	Redis  redis.UniversalClient
 	Auth   *auth.Service
 	Server *httpserver.Server
 	// Live holds the process's one subscription to order status events;
@@ -90,7 +91,7 @@ func (a *App) wire(doc *config.Document[apiconfig.Spec], log *slog.Logger) error
 		return err
 	}
 	a.Live = livestatus.New(a.Redis, log)
-	queue := order.RedisQueue{RDB: a.Redis, IdempotencyTTL: spec.Orders.IdempotencyTTL, PendingTTL: spec.Orders.PendingStatusTTL,
+	queue := order.RedisQueue{RDB: a.Redis, Keys: orderKeys(spec.Redis), IdempotencyTTL: spec.Orders.IdempotencyTTL, PendingTTL: spec.Orders.PendingStatusTTL,
 		PerUserLimit: spec.RateLimit.OrdersPerUser, PerUserWindow: spec.RateLimit.OrdersWindow, Durability: durability(spec.Orders)}
 	rl := spec.RateLimit
 	api := &httpapi.API{
@@ -166,6 +167,11 @@ func (a *App) Close() {
 }
 
 // durability is the intake's wait for Redis replicas (none: no wait).
+// orderKeys is the order queue's keyspace; order-worker derives the same one.
+func orderKeys(c redisconn.Config) orderstream.Keyspace {
+	return orderstream.NewKeyspace(c.Partitions, c.Clustered())
+}
+
 func durability(o apiconfig.Orders) order.Durability {
 	if o.Durability != apiconfig.DurabilityReplica {
 		return order.Durability{}

@@ -127,35 +127,86 @@ func BenchmarkIntakeDurability(b *testing.B) {
 	keys := b.TempDir()
 	writeKey(b, keys, "k1")
 	apiBinary(b)
-	common := []string{"API_TELEMETRY_LOG_LEVEL=warn", "API_RATE_LIMIT_ORDERS_PER_USER=100000000", "API_RATE_LIMIT_REGISTER_PER_IP=1000"}
-	modes := []struct{ name, base string }{
-		{"none", startProc(b, processEnv(dbURL, primary.URL(), keys, append(common, "API_ORDERS_DURABILITY=none")...)).base},
-		{"replica", startProc(b, processEnv(dbURL, primary.URL(), keys, append(common, "API_ORDERS_DURABILITY=replica")...)).base},
+	modes := []intakeMode{
+		{"none", startProc(b, processEnv(dbURL, primary.URL(), keys, append(benchEnv, "API_ORDERS_DURABILITY=none")...)).base},
+		{"replica", startProc(b, processEnv(dbURL, primary.URL(), keys, append(benchEnv, "API_ORDERS_DURABILITY=replica")...)).base},
 	}
-	expect(b, call(b, modes[0].base, req{method: "POST", path: "/api/v1/auth/register",
-		body: map[string]string{"email": "durable@example.com", "password": "bench-password"}}), 201)
-	var s session
-	expect(b, call(b, modes[0].base, req{method: "POST", path: "/api/v1/auth/login",
-		body: map[string]string{"email": "durable@example.com", "password": "bench-password"}}), 200).json(b, &s)
-	body := []byte(`{"items":[{"product_id":1,"quantity":2},{"product_id":7,"quantity":1}]}`)
-	hdr := http.Header{"Content-Type": {"application/json"}, "Authorization": {"Bearer " + s.AccessToken}}
-	const workers = 16
 	b.ResetTimer()
-	peak := map[string]vegeta.Metrics{}
-	for _, m := range modes {
-		peak[m.name] = attack(m.base, hdr, body, vegeta.Rate{}, benchreport.Pick(5*time.Second, time.Second), workers)
-	}
-	record(b, benchreport.Row{Section: "intake", Name: fmt.Sprintf("durability replica: max throughput (%d workers)", workers),
+	peak, at := compareIntake(b, modes)
+	b.StopTimer()
+	record(b, benchreport.Row{Section: "intake", Name: fmt.Sprintf("durability replica: max throughput (%d workers)", intakeWorkers),
 		Value: peak["replica"].Throughput, Unit: "req/s", Baseline: peak["none"].Throughput, Against: "durability none"})
-	for i, rate := range benchreport.Pick([]int{500, 1000, 2000}, []int{500}) {
-		got := map[string]vegeta.Metrics{}
-		for j := range modes {
-			m := modes[(i+j)%len(modes)] // alternate which mode goes first
-			got[m.name] = attack(m.base, hdr, body, vegeta.Rate{Freq: rate, Per: time.Second}, benchreport.Pick(4*time.Second, time.Second), workers)
-		}
+	for rate, got := range at {
 		recordDurability(b, rate, got["replica"], got["none"])
 	}
+}
+
+// BenchmarkIntakeCluster measures intake on a 3-master Redis Cluster (3
+// replicas, the stream in 8 partitions) next to one standalone Redis with
+// one replica, two
+// api processes under the same load in the same run. On this one machine
+// the cluster adds processes, not cores: the figure is the price of the
+// cluster client (slot routing, one connection pool per node), not its
+// scale-out. Run with `make bench`.
+func BenchmarkIntakeCluster(b *testing.B) {
+	dbURL := schematest.MigratedDatabase(b)
+	cluster := testenv.NewRedisCluster(b, 3)
+	standalone := testenv.NewRedisServer(b) // with a replica too: the same work per write
+	testenv.NewRedisReplica(b, standalone)
+	keys := b.TempDir()
+	writeKey(b, keys, "k1")
+	apiBinary(b)
+	modes := []intakeMode{
+		{"standalone", startProc(b, processEnv(dbURL, standalone.URL(), keys, benchEnv...)).base},
+		{"cluster", startProc(b, processEnv(dbURL, cluster.URL(), keys, append(benchEnv, "API_REDIS_MODE=cluster", "API_REDIS_PARTITIONS=8")...)).base},
+	}
+	b.ResetTimer()
+	peak, at := compareIntake(b, modes)
 	b.StopTimer()
+	const name = "intake on Redis Cluster (3 masters, 8 partitions)"
+	record(b, benchreport.Row{Section: "intake", Name: name + ": max throughput", Value: peak["cluster"].Throughput, Unit: "req/s",
+		Baseline: peak["standalone"].Throughput, Against: "standalone Redis"})
+	for rate, got := range at {
+		record(b, benchreport.Row{Section: "intake", Name: fmt.Sprintf("%s: p99 at %d req/s (success %.3f)", name, rate, got["cluster"].Success),
+			Value: ms(got["cluster"].Latencies.P99), Unit: "ms", Baseline: ms(got["standalone"].Latencies.P99), Against: "standalone Redis"})
+	}
+}
+
+// benchEnv: quiet logs and limits out of the way of the load.
+var benchEnv = []string{"API_TELEMETRY_LOG_LEVEL=warn", "API_RATE_LIMIT_ORDERS_PER_USER=100000000", "API_RATE_LIMIT_REGISTER_PER_IP=1000"}
+
+const intakeWorkers = 16
+
+// intakeMode is one api process of a comparison.
+type intakeMode struct{ name, base string }
+
+// compareIntake registers one customer (through the first mode: the modes
+// share the database and signing keys) and loads every mode with the same
+// order: maximum throughput, then each fixed rate, alternating which mode
+// goes first. It returns the peak and the per-rate metrics by mode name.
+func compareIntake(b *testing.B, modes []intakeMode) (map[string]vegeta.Metrics, map[int]map[string]vegeta.Metrics) {
+	b.Helper()
+	email := fmt.Sprintf("intake-%d@example.com", time.Now().UnixNano())
+	expect(b, call(b, modes[0].base, req{method: "POST", path: "/api/v1/auth/register",
+		body: map[string]string{"email": email, "password": "bench-password"}}), 201)
+	var s session
+	expect(b, call(b, modes[0].base, req{method: "POST", path: "/api/v1/auth/login",
+		body: map[string]string{"email": email, "password": "bench-password"}}), 200).json(b, &s)
+	body := []byte(`{"items":[{"product_id":1,"quantity":2},{"product_id":7,"quantity":1}]}`)
+	hdr := http.Header{"Content-Type": {"application/json"}, "Authorization": {"Bearer " + s.AccessToken}}
+	peak := map[string]vegeta.Metrics{}
+	for _, m := range modes {
+		peak[m.name] = attack(m.base, hdr, body, vegeta.Rate{}, benchreport.Pick(5*time.Second, time.Second), intakeWorkers)
+	}
+	at := map[int]map[string]vegeta.Metrics{}
+	for i, rate := range benchreport.Pick([]int{500, 1000, 2000}, []int{500}) {
+		at[rate] = map[string]vegeta.Metrics{}
+		for j := range modes {
+			m := modes[(i+j)%len(modes)]
+			at[rate][m.name] = attack(m.base, hdr, body, vegeta.Rate{Freq: rate, Per: time.Second}, benchreport.Pick(4*time.Second, time.Second), intakeWorkers)
+		}
+	}
+	return peak, at
 }
 
 // recordDurability records p50 and p99 of replica next to none at rate.

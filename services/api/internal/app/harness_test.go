@@ -93,7 +93,7 @@ type env struct {
 	base    string
 	spec    apiconfig.Spec
 	db      *pgxpool.Pool
-	rdb     *redis.Client
+	rdb     redis.UniversalClient
 	keysDir string
 	logs    *testenv.LogBuffer
 }

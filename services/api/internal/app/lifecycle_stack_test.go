@@ -14,6 +14,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/goshop-platform/shop/services/api/internal/apiconfig"
 	"github.com/goshop-platform/shop/services/platform/testenv"
 )
 
@@ -26,14 +27,24 @@ type stack struct {
 	redisURL string
 	client   *http.Client
 	products map[int64]int // id -> initial stock
+	env      []string      // the workers' settings besides the defaults
 }
 
 func newStack(t *testing.T, stocks ...int) *stack {
 	dbs := testenvDB(t)
-	spec, keys := testSpec(t, dbs.db, dbs.redis)
+	return newStackOn(t, dbs.db, dbs.redis, nil, stocks...)
+}
+
+// newStackOn is a stack on the given database and Redis; change adjusts
+// the apis' configuration (and env the workers') first.
+func newStackOn(t *testing.T, dbURL, redisURL string, change func(*apiconfig.Spec, *[]string), stocks ...int) *stack {
+	spec, keys := testSpec(t, dbURL, redisURL)
 	spec.RateLimit.OrdersPerUser = 1_000_000
-	s := &stack{t: t, dbURL: dbs.db, redisURL: dbs.redis, products: map[int64]int{},
+	s := &stack{t: t, dbURL: dbURL, redisURL: redisURL, products: map[int64]int{},
 		client: &http.Client{Timeout: 30 * time.Second, Transport: &http.Transport{MaxIdleConnsPerHost: 64}}}
+	if change != nil {
+		change(&spec, &s.env)
+	}
 	s.apis = []*env{startEnv(t, spec, keys), startEnv(t, spec, keys)}
 	admin := s.apis[0].admin()
 	for i, st := range stocks {
@@ -53,6 +64,7 @@ func (s *stack) worker(window string) *exec.Cmd {
 		"WORKER_CONSUMER_BLOCK=200ms", "WORKER_CONSUMER_CLAIM_IDLE=2s", "WORKER_CONSUMER_CLAIM_INTERVAL=500ms",
 		"WORKER_RETRY_INITIAL=50ms", "WORKER_RETRY_MAX=500ms",
 		"WORKER_PAYMENT_WINDOW="+window, "WORKER_PAYMENT_EXPIRY_INTERVAL=50ms", "WORKER_PAYMENT_EXPIRY_BATCH=20")
+	cmd.Env = append(cmd.Env, s.env...)
 	out := &testenv.LogBuffer{}
 	cmd.Stdout, cmd.Stderr = out, out
 	cmd.SysProcAttr = &syscall.SysProcAttr{Pdeathsig: syscall.SIGKILL}
@@ -80,6 +92,10 @@ func tail(s string, n int) string {
 // These tests send thousands of requests; the contract is checked by the
 // functional tests.
 func (s *stack) call(i int, method, path, token string, body any) (int, []byte) {
+	return s.callWith(i, method, path, token, body, nil)
+}
+
+func (s *stack) callWith(i int, method, path, token string, body any, headers map[string]string) (int, []byte) {
 	var rd io.Reader
 	if body != nil {
 		b, _ := json.Marshal(body)
@@ -88,6 +104,9 @@ func (s *stack) call(i int, method, path, token string, body any) (int, []byte) 
 	hr, _ := http.NewRequest(method, s.apis[i%len(s.apis)].base+path, rd)
 	hr.Header.Set("Content-Type", "application/json")
 	hr.Header.Set("Authorization", "Bearer "+token)
+	for k, v := range headers {
+		hr.Header.Set(k, v)
+	}
 	res, err := s.client.Do(hr)
 	if err != nil {
 		return 0, []byte(err.Error())

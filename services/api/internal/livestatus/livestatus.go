@@ -40,7 +40,7 @@ const (
 
 // Hub fans order status events out to listeners by order id.
 type Hub struct {
-	rdb *redis.Client
+	rdb redis.UniversalClient
 	log *slog.Logger
 
 	// PingEvery is how long the subscription may stay silent before the hub
@@ -61,7 +61,7 @@ type Hub struct {
 }
 
 // New returns a hub over rdb; Run makes it subscribe.
-func New(rdb *redis.Client, log *slog.Logger) *Hub {
+func New(rdb redis.UniversalClient, log *slog.Logger) *Hub {
 	return &Hub{
 		rdb: rdb, log: log,
 		PingEvery: 15 * time.Second, MaxBackoff: 2 * time.Second, StartWait: 3 * time.Second,

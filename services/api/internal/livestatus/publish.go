@@ -15,7 +15,7 @@ import (
 // so a failed publish is logged, not retried: a stream that missed it
 // catches up on its next wake-up or reconnect.
 type Publisher struct {
-	Redis *redis.Client
+	Redis redis.UniversalClient
 	Log   *slog.Logger
 }
 

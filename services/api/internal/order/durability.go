@@ -55,10 +55,30 @@ type scriptRunner func(ctx context.Context, c redis.Scripter, keys []string, arg
 //
 // The script is addressed by its digest first; after a Redis restart
 // (NOSCRIPT: nothing ran) the pipeline is sent again with its source.
+//
+// In a Redis Cluster the pipeline goes to the slot's master directly,
+// which does not follow redirects: an answer that the slot is elsewhere
+// or moving (MOVED, ASK, TRYAGAIN, CLUSTERDOWN: the script did not run)
+// reloads the slot map and tries again, a few times; any failure reloads
+// it, so that the next order after a failover finds the new master.
 func (q RedisQueue) runDurably(ctx context.Context, keys []string, args []any) ([]string, error) {
-	res, acked, err := q.scriptThenWait(ctx, enqueue.EvalSha, keys, args)
-	if isNoScript(err) {
-		res, acked, err = q.scriptThenWait(ctx, enqueue.Eval, keys, args)
+	var res []string
+	var acked int
+	var err error
+	for attempt := 1; ; attempt++ {
+		res, acked, err = q.scriptThenWait(ctx, enqueue.EvalSha, keys, args)
+		if isNoScript(err) {
+			res, acked, err = q.scriptThenWait(ctx, enqueue.Eval, keys, args)
+		}
+		cc, clustered := q.RDB.(*redis.ClusterClient)
+		if err == nil || !clustered {
+			break
+		}
+		cc.ReloadState(ctx)
+		if !notRun(err) || attempt == 5 || ctx.Err() != nil {
+			break
+		}
+		time.Sleep(time.Duration(attempt) * 50 * time.Millisecond)
 	}
 	if err != nil {
 		return nil, err
@@ -70,10 +90,14 @@ func (q RedisQueue) runDurably(ctx context.Context, keys []string, args []any) (
 }
 
 func (q RedisQueue) scriptThenWait(ctx context.Context, run scriptRunner, keys []string, args []any) ([]string, int, error) {
+	node, err := q.nodeOf(ctx, keys[0])
+	if err != nil {
+		return nil, 0, err
+	}
 	var script *redis.Cmd
 	// Pipeliner has no Wait method; the command is the same.
 	wait := redis.NewIntCmd(ctx, "wait", q.Durability.MinReplicas, q.Durability.Timeout.Milliseconds())
-	_, _ = q.RDB.Pipelined(ctx, func(p redis.Pipeliner) error {
+	_, _ = node.Pipelined(ctx, func(p redis.Pipeliner) error {
 		script = run(ctx, p, keys, args...)
 		_ = p.Process(ctx, wait) // queues; errors arrive on the command
 		return nil
@@ -87,6 +111,31 @@ func (q RedisQueue) scriptThenWait(ctx context.Context, run scriptRunner, keys [
 		return nil, 0, fmt.Errorf("wait for replicas: %w", err)
 	}
 	return res, int(acked), nil
+}
+
+// nodeOf is the client WAIT must go through: in a Redis Cluster, the
+// master of key's slot (a cluster client would send a keyless WAIT to any
+// node); otherwise the client itself.
+func (q RedisQueue) nodeOf(ctx context.Context, key string) (redis.Cmdable, error) {
+	cc, ok := q.RDB.(*redis.ClusterClient)
+	if !ok {
+		return q.RDB, nil
+	}
+	node, err := cc.MasterForKey(ctx, key)
+	if err != nil {
+		return nil, fmt.Errorf("find the cluster master of %s: %w", key, err)
+	}
+	return node, nil
+}
+
+// notRun: the cluster node refused the command without running it.
+func notRun(err error) bool {
+	for _, prefix := range []string{"MOVED", "ASK", "TRYAGAIN", "CLUSTERDOWN"} {
+		if redis.HasErrorPrefix(err, prefix) {
+			return true
+		}
+	}
+	return false
 }
 
 func isNoScript(err error) bool {

@@ -109,7 +109,7 @@ func NewIntake(q Queue) *Intake { return &Intake{queue: q, now: time.Now} }
 
 // Place enqueues the order of userID. The caller has validated req.
 func (in *Intake) Place(ctx context.Context, userID int64, req Request, idemKey, traceparent string) (Accepted, error) {
-	msg := orderstream.Message{OrderID: uuid.New(), UserID: userID, Items: req.Items,
+	msg := orderstream.Message{OrderID: orderstream.NewOrderID(userID), UserID: userID, Items: req.Items,
 		AcceptedAt: in.now().UTC(), Traceparent: traceparent}
 	hash := ""
 	if idemKey != "" {

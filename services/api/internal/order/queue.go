@@ -20,7 +20,10 @@ import (
 // script, so concurrent retries with one key produce exactly one entry and
 // no crash can leave a key without its order.
 type RedisQueue struct {
-	RDB            *redis.Client
+	RDB redis.UniversalClient
+	// Keys names the stream, pending records and per-user keys; the zero
+	// value is orderstream.Single.
+	Keys           orderstream.Keyspace
 	IdempotencyTTL time.Duration
 	PendingTTL     time.Duration
 	// PerUserLimit orders per PerUserWindow and user; the count is kept in
@@ -62,23 +65,9 @@ if ARGV[1] == '1' then
 end
 return {'new', ''}`)
 
-// The pending-status keys are part of the shared contract: order-worker
-// removes them once it has decided the order.
-var (
-	pendingKey     = orderstream.PendingKey
-	userPendingKey = orderstream.UserPendingKey
-)
-
 // Enqueue implements Queue.
 func (q RedisQueue) Enqueue(ctx context.Context, m orderstream.Message, idemKey, bodyHash string) (*Accepted, string, error) {
-	idem, keyed := "order:idem:none", "0"
-	if idemKey != "" {
-		sum := sha256.Sum256([]byte(idemKey))
-		idem, keyed = "order:idem:"+strconv.FormatInt(m.UserID, 10)+":"+hex.EncodeToString(sum[:]), "1"
-	}
-	rateKey := "ratelimit:orders:user:" + strconv.FormatInt(m.UserID, 10)
-	keys := []string{idem, pendingKey(m.OrderID), userPendingKey(m.UserID), orderstream.Stream, rateKey}
-	res, err := q.run(ctx, keys, q.scriptArgs(m, keyed, bodyHash))
+	res, err := q.run(ctx, q.scriptKeys(m, idemKey), q.scriptArgs(m, idemKey != "", bodyHash))
 	if err != nil {
 		return nil, "", err
 	}
@@ -92,8 +81,34 @@ func (q RedisQueue) Enqueue(ctx context.Context, m orderstream.Message, idemKey,
 	return nil, "", nil
 }
 
+// scriptKeys are the intake script's KEYS (see enqueue), all in the
+// partition of the order's user: one hash slot in a Redis Cluster. The
+// pending record and the user's pending set are the shared contract with
+// order-worker, which removes them once it has decided the order.
+func (q RedisQueue) scriptKeys(m orderstream.Message, idemKey string) []string {
+	k, p := q.keys(), q.keys().OfUser(m.UserID)
+	idem := k.UserKey("order:idem", p, 0) + ":none"
+	if idemKey != "" {
+		sum := sha256.Sum256([]byte(idemKey))
+		idem = k.UserKey("order:idem", p, m.UserID) + ":" + hex.EncodeToString(sum[:])
+	}
+	return []string{idem, k.PendingKey(p, m.OrderID), k.UserPendingKey(p, m.UserID), k.Stream(p),
+		k.UserKey("ratelimit:orders:user", p, m.UserID)}
+}
+
+func (q RedisQueue) keys() orderstream.Keyspace {
+	if q.Keys.Partitions == 0 {
+		return orderstream.Single
+	}
+	return q.Keys
+}
+
 // scriptArgs are the intake script's ARGV (see enqueue).
-func (q RedisQueue) scriptArgs(m orderstream.Message, keyed, bodyHash string) []any {
+func (q RedisQueue) scriptArgs(m orderstream.Message, idempotent bool, bodyHash string) []any {
+	keyed := "0"
+	if idempotent {
+		keyed = "1"
+	}
 	durable := "0"
 	if q.Durability.MinReplicas > 0 {
 		durable = "1"
@@ -140,7 +155,7 @@ func replaceBars(s string) string {
 
 // Pending returns the pending record of an order, or ErrNotFound.
 func (q RedisQueue) Pending(ctx context.Context, id uuid.UUID) (*Order, error) {
-	fields, err := q.RDB.HGetAll(ctx, pendingKey(id)).Result()
+	fields, err := q.RDB.HGetAll(ctx, q.keys().PendingKey(q.keys().OfOrder(id), id)).Result()
 	if err != nil {
 		return nil, fmt.Errorf("%w: %v", ErrQueueUnavailable, err)
 	}
@@ -160,7 +175,8 @@ func (q RedisQueue) Pending(ctx context.Context, id uuid.UUID) (*Order, error) {
 
 // PendingOfUser lists the user's orders still pending, newest first.
 func (q RedisQueue) PendingOfUser(ctx context.Context, uid int64) ([]Order, error) {
-	ids, err := q.RDB.ZRangeArgs(ctx, redis.ZRangeArgs{Key: userPendingKey(uid), Start: 0, Stop: 199, Rev: true}).Result()
+	set := q.keys().UserPendingKey(q.keys().OfUser(uid), uid)
+	ids, err := q.RDB.ZRangeArgs(ctx, redis.ZRangeArgs{Key: set, Start: 0, Stop: 199, Rev: true}).Result()
 	if err != nil {
 		return nil, fmt.Errorf("%w: %v", ErrQueueUnavailable, err)
 	}
@@ -172,7 +188,7 @@ func (q RedisQueue) PendingOfUser(ctx context.Context, uid int64) ([]Order, erro
 		}
 		o, err := q.Pending(ctx, id)
 		if errors.Is(err, ErrNotFound) {
-			q.RDB.ZRem(ctx, userPendingKey(uid), s) // expired record: tidy the index
+			q.RDB.ZRem(ctx, set, s) // expired record: tidy the index
 			continue
 		}
 		if err != nil {

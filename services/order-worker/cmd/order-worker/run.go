@@ -8,6 +8,7 @@ import (
 	"os"
 	"runtime"
 
+	"github.com/goshop-platform/shop/services/kernel/orderstream"
 	"github.com/goshop-platform/shop/services/order-worker/internal/app"
 	"github.com/goshop-platform/shop/services/order-worker/internal/consumer"
 	"github.com/goshop-platform/shop/services/order-worker/internal/workerconfig"
@@ -90,6 +91,7 @@ func dlq(ctx context.Context, spec workerconfig.Spec, args []string) error {
 		return err
 	}
 	defer rdb.Close()
+	keys := orderstream.NewKeyspace(spec.Redis.Partitions, spec.Redis.Clustered())
 	switch args[0] {
 	case "list":
 		fs := flag.NewFlagSet("dlq list", flag.ContinueOnError)
@@ -97,17 +99,17 @@ func dlq(ctx context.Context, spec workerconfig.Spec, args []string) error {
 		if err := fs.Parse(args[1:]); err != nil {
 			return err
 		}
-		dead, err := consumer.ListDead(ctx, rdb, *count)
+		dead, err := consumer.ListDead(ctx, rdb, keys, *count)
 		if err != nil {
 			return err
 		}
 		for _, d := range dead {
-			fmt.Printf("%s\t%s\torder_id=%v\t%s\n", d.ID, d.Reason, d.Fields["order_id"], d.Error)
+			fmt.Printf("%s\tpartition=%d\t%s\torder_id=%v\t%s\n", d.ID, d.Partition, d.Reason, d.Fields["order_id"], d.Error)
 		}
 		fmt.Fprintf(os.Stderr, "%d dead letter(s)\n", len(dead))
 		return nil
 	case "replay":
-		n, err := consumer.Replay(ctx, rdb, args[1:])
+		n, err := consumer.Replay(ctx, rdb, keys, args[1:])
 		fmt.Fprintf(os.Stderr, "replayed %d dead letter(s)\n", n)
 		return err
 	default:

@@ -19,6 +19,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/redis/go-redis/v9"
 
+	"github.com/goshop-platform/shop/services/kernel/orderstream"
 	"github.com/goshop-platform/shop/services/order-worker/internal/consumer"
 	"github.com/goshop-platform/shop/services/order-worker/internal/expiry"
 	"github.com/goshop-platform/shop/services/order-worker/internal/notify"
@@ -33,7 +34,7 @@ import (
 // Worker is a wired order-worker.
 type Worker struct {
 	DB       *pgxpool.Pool
-	Redis    *redis.Client
+	Redis    redis.UniversalClient
 	Consumer *consumer.Consumer
 	Server   *httpserver.Server
 	log      *slog.Logger
@@ -55,7 +56,8 @@ func New(ctx context.Context, spec workerconfig.Spec, log *slog.Logger) (*Worker
 	}
 	w := &Worker{DB: db, Redis: rdb, log: log}
 	metrics := telemetry.NewMetrics()
-	cm := consumer.NewMetrics(metrics.Registry, rdb)
+	keys := orderstream.NewKeyspace(spec.Redis.Partitions, spec.Redis.Clustered())
+	cm := consumer.NewMetrics(metrics.Registry, rdb, keys)
 	c := spec.Consumer
 	name := c.Name
 	if name == "" {
@@ -66,7 +68,7 @@ func New(ctx context.Context, spec workerconfig.Spec, log *slog.Logger) (*Worker
 	w.Consumer = consumer.New(rdb, w.batcher, consumer.Config{
 		Name: name, Concurrency: c.Concurrency, BatchSize: c.BatchSize, Block: c.Block, ClaimIdle: c.ClaimIdle,
 		ClaimInterval: c.ClaimInterval, MaxDeliveries: c.MaxDeliveries, ConsumerGCAfter: c.ConsumerGCAfter,
-		DrainTimeout: c.DrainTimeout, RetryInitial: spec.Retry.Initial, RetryMax: spec.Retry.Max,
+		DrainTimeout: c.DrainTimeout, RetryInitial: spec.Retry.Initial, RetryMax: spec.Retry.Max, Keys: keys,
 	}, log.With("consumer", name), cm)
 	// A small batch: the relay's transaction stays open while it mails.
 	w.Relay = &notify.Relay{DB: db, Notifier: notifier(spec, db, log), Log: log, Every: spec.Notifier.Interval, Batch: 20}

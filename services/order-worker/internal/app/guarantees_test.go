@@ -1,7 +1,6 @@
 package app_test
 
 import (
-	"context"
 	"math/rand/v2"
 	"strings"
 	"testing"
@@ -9,7 +8,6 @@ import (
 
 	"github.com/google/uuid"
 
-	"github.com/goshop-platform/shop/services/kernel/orderstream"
 	"github.com/goshop-platform/shop/services/kernel/schema/schematest"
 	"github.com/goshop-platform/shop/services/platform/testenv"
 )
@@ -38,8 +36,8 @@ func TestNoOversellWithThreeWorkers(t *testing.T) {
 		}
 	}
 	eventually(t, 10*time.Second, "no pending entries", func() bool {
-		p, err := s.rdb.XPending(context.Background(), orderstream.Stream, orderstream.Group).Result()
-		return err == nil && p.Count == 0
+		n, err := s.pending()
+		return err == nil && n == 0
 	})
 }
 

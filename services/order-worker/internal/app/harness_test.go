@@ -30,12 +30,31 @@ type shop struct {
 	dbURL    string
 	redisURL string
 	db       *pgxpool.Pool
-	rdb      *redis.Client
+	rdb      redis.UniversalClient
+	keys     orderstream.Keyspace
+	env      []string // the workers' Redis settings besides the URL
 	users    []int64
 	initial  map[int64]int
 }
 
 func newShop(t testing.TB, dbURL, redisURL string, stocks ...int) *shop {
+	t.Helper()
+	opts, _ := redis.ParseURL(redisURL)
+	opts.MaxRetries = -1
+	rdb := redis.NewClient(opts)
+	t.Cleanup(func() { rdb.Close() })
+	return newShopOn(t, dbURL, redisURL, rdb, orderstream.Single, nil, stocks...)
+}
+
+// newClusterShop is a shop whose workers use Redis Cluster c with the
+// order stream in partitions streams.
+func newClusterShop(t testing.TB, dbURL string, c *testenv.RedisCluster, partitions int, stocks ...int) *shop {
+	t.Helper()
+	env := []string{"WORKER_REDIS_MODE=cluster", fmt.Sprintf("WORKER_REDIS_PARTITIONS=%d", partitions)}
+	return newShopOn(t, dbURL, c.URL(), c.Client(t), orderstream.NewKeyspace(partitions, true), env, stocks...)
+}
+
+func newShopOn(t testing.TB, dbURL, redisURL string, rdb redis.UniversalClient, keys orderstream.Keyspace, env []string, stocks ...int) *shop {
 	t.Helper()
 	ctx := context.Background()
 	db, err := pgxpool.New(ctx, dbURL)
@@ -43,11 +62,7 @@ func newShop(t testing.TB, dbURL, redisURL string, stocks ...int) *shop {
 		t.Fatal(err)
 	}
 	t.Cleanup(db.Close)
-	opts, _ := redis.ParseURL(redisURL)
-	opts.MaxRetries = -1
-	rdb := redis.NewClient(opts)
-	t.Cleanup(func() { rdb.Close() })
-	s := &shop{t: t, dbURL: dbURL, redisURL: redisURL, db: db, rdb: rdb, initial: map[int64]int{}}
+	s := &shop{t: t, dbURL: dbURL, redisURL: redisURL, db: db, rdb: rdb, keys: keys, env: env, initial: map[int64]int{}}
 	for i := range 5 {
 		var id int64
 		if err := db.QueryRow(ctx, `INSERT INTO users (email, password_hash, role) VALUES ($1, 'x', 'customer') RETURNING id`,
@@ -79,7 +94,8 @@ func (s *shop) randomOrder(r *rand.Rand) orderstream.Message {
 	for i := range n {
 		items[i] = orderstream.Item{ProductID: ids[i], Quantity: 1 + r.IntN(3)}
 	}
-	return orderstream.Message{OrderID: uuid.New(), UserID: s.users[r.IntN(len(s.users))], Items: items, AcceptedAt: time.Now().UTC()}
+	uid := s.users[r.IntN(len(s.users))]
+	return orderstream.Message{OrderID: orderstream.NewOrderID(uid), UserID: uid, Items: items, AcceptedAt: time.Now().UTC()}
 }
 
 // enqueue adds orders as the api does, from several goroutines; it returns
@@ -96,7 +112,7 @@ func (s *shop) enqueue(n, goroutines int, pace time.Duration) []uuid.UUID {
 			r := rand.New(rand.NewPCG(uint64(g), 42))
 			for i := g; i < n; i += goroutines {
 				m := s.randomOrder(r)
-				if err := s.rdb.XAdd(context.Background(), &redis.XAddArgs{Stream: orderstream.Stream, Values: m.Encode()}).Err(); err != nil {
+				if err := s.add(m.UserID, m.Encode()); err != nil {
 					continue // not acknowledged: the api would have answered 503
 				}
 				mu.Lock()
@@ -110,6 +126,24 @@ func (s *shop) enqueue(n, goroutines int, pace time.Duration) []uuid.UUID {
 	}
 	wg.Wait()
 	return ids
+}
+
+// add puts an entry on the stream of the user's partition.
+func (s *shop) add(uid int64, fields map[string]any) error {
+	return s.rdb.XAdd(context.Background(), &redis.XAddArgs{Stream: s.keys.Stream(s.keys.OfUser(uid)), Values: fields}).Err()
+}
+
+// pending counts entries delivered but not acknowledged, in every partition.
+func (s *shop) pending() (int64, error) {
+	var n int64
+	for _, p := range s.keys.All() {
+		x, err := s.rdb.XPending(context.Background(), s.keys.Stream(p), orderstream.Group).Result()
+		if err != nil {
+			return 0, err
+		}
+		n += x.Count
+	}
+	return n, nil
 }
 
 func (s *shop) decided() int {
@@ -178,7 +212,7 @@ func (s *shop) startWorker(extra ...string) *proc {
 		"WORKER_CONSUMER_BLOCK=200ms", "WORKER_CONSUMER_CLAIM_IDLE=2s", "WORKER_CONSUMER_CLAIM_INTERVAL=500ms",
 		"WORKER_RETRY_INITIAL=50ms", "WORKER_RETRY_MAX=500ms", "WORKER_NOTIFIER_KIND=none",
 		"WORKER_REDIS_DIAL_TIMEOUT=500ms", "WORKER_DATABASE_CONNECT_TIMEOUT=1s")
-	cmd.Env = append(cmd.Env, extra...)
+	cmd.Env = append(append(cmd.Env, s.env...), extra...)
 	p := &proc{cmd: cmd, admin: fmt.Sprintf("http://127.0.0.1:%d", port), out: &testenv.LogBuffer{}}
 	cmd.Stdout, cmd.Stderr = p.out, p.out
 	cmd.SysProcAttr = &syscall.SysProcAttr{Pdeathsig: syscall.SIGKILL}

@@ -114,7 +114,7 @@ func TestPoisonGoesToDeadLettersAndReplayWorks(t *testing.T) {
 func dlq(t *testing.T, s *shop, args ...string) string {
 	t.Helper()
 	cmd := exec.Command(workerBinary(t), append([]string{"dlq"}, args...)...)
-	cmd.Env = append(os.Environ(), "WORKER_REDIS_URL="+s.redisURL, "WORKER_DATABASE_URL="+s.dbURL)
+	cmd.Env = append(append(os.Environ(), "WORKER_REDIS_URL="+s.redisURL, "WORKER_DATABASE_URL="+s.dbURL), s.env...)
 	out, err := cmd.CombinedOutput()
 	if err != nil {
 		t.Fatalf("order-worker dlq %v: %v\n%s", args, err, out)

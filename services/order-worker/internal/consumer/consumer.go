@@ -41,11 +41,15 @@ type Config struct {
 	DrainTimeout    time.Duration
 	RetryInitial    time.Duration
 	RetryMax        time.Duration
+	// Keys names the streams; every partition is read (the zero value is
+	// orderstream.Single).
+	Keys orderstream.Keyspace
 }
 
 // Consumer is one member of the group.
 type Consumer struct {
-	rdb     *redis.Client
+	rdb     redis.UniversalClient
+	keys    orderstream.Keyspace
 	proc    Processor
 	cfg     Config
 	log     *slog.Logger
@@ -54,8 +58,12 @@ type Consumer struct {
 }
 
 // New builds a consumer.
-func New(rdb *redis.Client, proc Processor, cfg Config, log *slog.Logger, m *Metrics) *Consumer {
-	return &Consumer{rdb: rdb, proc: proc, cfg: cfg, log: log, metrics: m, slots: newSlots(cfg.Concurrency)}
+func New(rdb redis.UniversalClient, proc Processor, cfg Config, log *slog.Logger, m *Metrics) *Consumer {
+	keys := cfg.Keys
+	if keys.Partitions == 0 {
+		keys = orderstream.Single
+	}
+	return &Consumer{rdb: rdb, keys: keys, proc: proc, cfg: cfg, log: log, metrics: m, slots: newSlots(cfg.Concurrency)}
 }
 
 // SetConcurrency changes how many orders are processed at once (hot reload).
@@ -70,7 +78,7 @@ func (c *Consumer) Run(ctx context.Context) error {
 	work, cancelWork := context.WithCancel(context.WithoutCancel(ctx))
 	defer cancelWork()
 	var inflight sync.WaitGroup
-	dispatch := func(msgs []redis.XMessage, claimed bool) {
+	dispatch := func(p int, msgs []redis.XMessage, claimed bool) {
 		// Entries already read belong to this consumer: finish them during a
 		// drain too (at most one batch), rather than leave them to a claim.
 		for _, msg := range msgs {
@@ -81,16 +89,21 @@ func (c *Consumer) Run(ctx context.Context) error {
 			go func() {
 				defer inflight.Done()
 				defer c.slots.release()
-				c.handle(work, msg, claimed)
+				c.handle(work, p, msg, claimed)
 			}()
 		}
 	}
 	if err := c.ensureGroup(ctx); err != nil && ctx.Err() == nil {
 		return err
 	}
+	// One reader per partition, sharing the slots: whichever partition has
+	// entries gets the next free slot, so consumers serve them all fairly.
 	var loops sync.WaitGroup
-	loops.Add(2)
-	go func() { defer loops.Done(); c.readLoop(ctx, dispatch) }()
+	for _, p := range c.keys.All() {
+		loops.Add(1)
+		go func() { defer loops.Done(); c.readLoop(ctx, p, dispatch) }()
+	}
+	loops.Add(1)
 	go func() { defer loops.Done(); c.claimLoop(ctx, dispatch) }()
 	loops.Wait()
 
@@ -108,10 +121,23 @@ func (c *Consumer) Run(ctx context.Context) error {
 	}
 }
 
-// ensureGroup creates the stream and group if missing, retrying while Redis is away.
+// dispatcher hands entries of partition p to the processing goroutines.
+type dispatcher func(p int, msgs []redis.XMessage, claimed bool)
+
+// ensureGroup creates the streams and their group if missing, retrying
+// while Redis is away.
 func (c *Consumer) ensureGroup(ctx context.Context) error {
+	for _, p := range c.keys.All() {
+		if err := c.ensureGroupOf(ctx, p); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+func (c *Consumer) ensureGroupOf(ctx context.Context, p int) error {
 	return c.retry(ctx, "create consumer group", func() error {
-		err := c.rdb.XGroupCreateMkStream(ctx, orderstream.Stream, orderstream.Group, "0").Err()
+		err := c.rdb.XGroupCreateMkStream(ctx, c.keys.Stream(p), orderstream.Group, "0").Err()
 		if err != nil && strings.HasPrefix(err.Error(), "BUSYGROUP") {
 			return nil
 		}
@@ -119,10 +145,10 @@ func (c *Consumer) ensureGroup(ctx context.Context) error {
 	})
 }
 
-func (c *Consumer) readLoop(ctx context.Context, dispatch func([]redis.XMessage, bool)) {
+func (c *Consumer) readLoop(ctx context.Context, p int, dispatch dispatcher) {
 	for ctx.Err() == nil {
 		res, err := c.rdb.XReadGroup(ctx, &redis.XReadGroupArgs{
-			Group: orderstream.Group, Consumer: c.cfg.Name, Streams: []string{orderstream.Stream, ">"},
+			Group: orderstream.Group, Consumer: c.cfg.Name, Streams: []string{c.keys.Stream(p), ">"},
 			Count: int64(c.cfg.BatchSize), Block: c.cfg.Block,
 		}).Result()
 		switch {
@@ -130,23 +156,23 @@ func (c *Consumer) readLoop(ctx context.Context, dispatch func([]redis.XMessage,
 			continue
 		case err != nil && strings.HasPrefix(err.Error(), "NOGROUP"):
 			// Redis lost the group (restart without persistence, FLUSHALL): recreate it.
-			_ = c.ensureGroup(ctx)
+			_ = c.ensureGroupOf(ctx, p)
 			continue
 		case err != nil:
 			c.metrics.transient.WithLabelValues("redis").Inc()
-			c.log.Warn("reading the order stream failed; retrying", "err", err)
+			c.log.Warn("reading the order stream failed; retrying", "stream", c.keys.Stream(p), "err", err)
 			c.sleep(ctx, c.cfg.RetryMax)
 			continue
 		}
 		for _, s := range res {
-			dispatch(s.Messages, false)
+			dispatch(p, s.Messages, false)
 		}
 	}
 }
 
 // claimLoop takes over entries that another consumer has held too long,
-// and periodically tidies the group.
-func (c *Consumer) claimLoop(ctx context.Context, dispatch func([]redis.XMessage, bool)) {
+// and periodically tidies the group, partition after partition.
+func (c *Consumer) claimLoop(ctx context.Context, dispatch dispatcher) {
 	t := time.NewTicker(c.cfg.ClaimInterval)
 	defer t.Stop()
 	lastGC := time.Now()
@@ -156,32 +182,42 @@ func (c *Consumer) claimLoop(ctx context.Context, dispatch func([]redis.XMessage
 			return
 		case <-t.C:
 		}
-		start := "0-0"
-		for ctx.Err() == nil {
-			msgs, next, err := c.rdb.XAutoClaim(ctx, &redis.XAutoClaimArgs{
-				Stream: orderstream.Stream, Group: orderstream.Group, Consumer: c.cfg.Name,
-				MinIdle: c.cfg.ClaimIdle, Start: start, Count: int64(c.cfg.BatchSize),
-			}).Result()
-			if err != nil {
-				if ctx.Err() == nil {
-					c.log.Warn("claiming stale entries failed", "err", err)
-				}
-				break
-			}
-			if len(msgs) > 0 {
-				c.metrics.claimed.Add(float64(len(msgs)))
-				c.log.Info("claimed entries left by another consumer", "count", len(msgs))
-				dispatch(msgs, true)
-			}
-			if next == "0-0" || next == "" {
-				break
-			}
-			start = next
-		}
-		if time.Since(lastGC) > c.cfg.ClaimInterval*6 {
+		tidy := time.Since(lastGC) > c.cfg.ClaimInterval*6
+		if tidy {
 			lastGC = time.Now()
-			c.tidy(ctx)
 		}
+		for _, p := range c.keys.All() {
+			c.claim(ctx, p, dispatch)
+			if tidy {
+				c.tidy(ctx, p)
+			}
+		}
+	}
+}
+
+// claim takes over partition p's entries idle past ClaimIdle.
+func (c *Consumer) claim(ctx context.Context, p int, dispatch dispatcher) {
+	start := "0-0"
+	for ctx.Err() == nil {
+		msgs, next, err := c.rdb.XAutoClaim(ctx, &redis.XAutoClaimArgs{
+			Stream: c.keys.Stream(p), Group: orderstream.Group, Consumer: c.cfg.Name,
+			MinIdle: c.cfg.ClaimIdle, Start: start, Count: int64(c.cfg.BatchSize),
+		}).Result()
+		if err != nil {
+			if ctx.Err() == nil {
+				c.log.Warn("claiming stale entries failed", "stream", c.keys.Stream(p), "err", err)
+			}
+			return
+		}
+		if len(msgs) > 0 {
+			c.metrics.claimed.Add(float64(len(msgs)))
+			c.log.Info("claimed entries left by another consumer", "stream", c.keys.Stream(p), "count", len(msgs))
+			dispatch(p, msgs, true)
+		}
+		if next == "0-0" || next == "" {
+			return
+		}
+		start = next
 	}
 }
 

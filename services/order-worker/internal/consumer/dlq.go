@@ -25,7 +25,7 @@ const (
 // when its id and user are readable (so the customer gets an answer), and
 // acks the original. Each step is retried until it succeeds or the drain
 // deadline passes.
-func (c *Consumer) deadLetter(ctx context.Context, msg redis.XMessage, m orderstream.Message, reason, detail string) {
+func (c *Consumer) deadLetter(ctx context.Context, p int, msg redis.XMessage, m orderstream.Message, reason, detail string) {
 	c.log.WarnContext(ctx, "dead-lettering order stream entry", "entry_id", msg.ID, "reason", reason, "err", detail)
 	fields := map[string]any{}
 	for k, v := range msg.Values {
@@ -48,13 +48,13 @@ func (c *Consumer) deadLetter(ctx context.Context, msg redis.XMessage, m orderst
 	ev := orderstream.StatusEvent{OrderID: m.OrderID, UserID: m.UserID, Status: orderstream.StatusFailed, Reason: reason,
 		ReasonDetail: detail, DecidedAt: time.Now().UTC(), Traceparent: m.Traceparent}
 	err := c.retry(ctx, "move entry to dead letters", func() error {
-		_, err := c.rdb.TxPipelined(ctx, func(p redis.Pipeliner) error {
-			p.XAdd(ctx, &redis.XAddArgs{Stream: orderstream.DeadLetters, Values: fields})
-			p.XAck(ctx, orderstream.Stream, orderstream.Group, msg.ID)
+		_, err := c.rdb.TxPipelined(ctx, func(tx redis.Pipeliner) error {
+			tx.XAdd(ctx, &redis.XAddArgs{Stream: c.keys.DeadLetters(p), Values: fields})
+			tx.XAck(ctx, c.keys.Stream(p), orderstream.Group, msg.ID)
 			if m.OrderID != uuid.Nil && m.UserID > 0 {
-				p.Del(ctx, orderstream.PendingKey(m.OrderID))
-				p.ZRem(ctx, orderstream.UserPendingKey(m.UserID), m.OrderID.String())
-				p.Publish(ctx, orderstream.StatusChannel, orderstream.EncodeStatus(ev))
+				tx.Del(ctx, c.keys.PendingKey(p, m.OrderID))
+				tx.ZRem(ctx, c.keys.UserPendingKey(p, m.UserID), m.OrderID.String())
+				tx.Publish(ctx, orderstream.StatusChannel, orderstream.EncodeStatus(ev))
 			}
 			return nil
 		})
@@ -65,70 +65,96 @@ func (c *Consumer) deadLetter(ctx context.Context, msg redis.XMessage, m orderst
 	}
 }
 
-// DeadLetter is one entry of new_orders:dead.
+// DeadLetter is one entry of a dead-letter stream (new_orders:dead, or
+// one per partition).
 type DeadLetter struct {
-	ID     string
-	Reason string
-	Error  string
-	Fields map[string]any
+	ID        string
+	Partition int
+	Reason    string
+	Error     string
+	Fields    map[string]any
 }
 
-// ListDead returns up to count dead letters, oldest first.
-func ListDead(ctx context.Context, rdb *redis.Client, count int64) ([]DeadLetter, error) {
-	msgs, err := rdb.XRangeN(ctx, orderstream.DeadLetters, "-", "+", count).Result()
-	if err != nil {
-		return nil, fmt.Errorf("read %s: %w", orderstream.DeadLetters, err)
-	}
-	out := make([]DeadLetter, len(msgs))
-	for i, m := range msgs {
-		r, _ := m.Values[fieldReason].(string)
-		e, _ := m.Values[fieldError].(string)
-		out[i] = DeadLetter{ID: m.ID, Reason: r, Error: e, Fields: m.Values}
+// ListDead returns up to count dead letters of each partition, oldest
+// first within a partition.
+func ListDead(ctx context.Context, rdb redis.UniversalClient, keys orderstream.Keyspace, count int64) ([]DeadLetter, error) {
+	var out []DeadLetter
+	for _, p := range keys.All() {
+		msgs, err := rdb.XRangeN(ctx, keys.DeadLetters(p), "-", "+", count).Result()
+		if err != nil {
+			return nil, fmt.Errorf("read %s: %w", keys.DeadLetters(p), err)
+		}
+		for _, m := range msgs {
+			r, _ := m.Values[fieldReason].(string)
+			e, _ := m.Values[fieldError].(string)
+			out = append(out, DeadLetter{ID: m.ID, Partition: p, Reason: r, Error: e, Fields: m.Values})
+		}
 	}
 	return out, nil
 }
 
-// Replay puts dead letters back on new_orders with their original fields
-// (marked as a replay, so an order recorded failed by the dead-letter path
-// is processed afresh) and removes them from the dead letters, atomically
-// per entry. ids empty means every dead letter. It returns how many it moved.
-func Replay(ctx context.Context, rdb *redis.Client, ids []string) (int, error) {
-	var msgs []redis.XMessage
-	var err error
-	if len(ids) == 0 {
-		msgs, err = rdb.XRange(ctx, orderstream.DeadLetters, "-", "+").Result()
-	} else {
-		for _, id := range ids {
-			one, e := rdb.XRange(ctx, orderstream.DeadLetters, id, id).Result()
-			if e != nil {
-				return 0, e
-			}
-			if len(one) == 0 {
-				return 0, fmt.Errorf("no dead letter with id %s", id)
-			}
-			msgs = append(msgs, one...)
-		}
-	}
-	if err != nil {
-		return 0, err
-	}
-	for i, m := range msgs {
-		fields := map[string]any{"replay": "1"}
-		for k, v := range m.Values {
-			switch k {
-			case fieldReason, fieldError, fieldOriginalID, fieldConsumer, fieldDeadAt, "replay":
-			default:
-				fields[k] = v
-			}
-		}
-		_, err := rdb.TxPipelined(ctx, func(p redis.Pipeliner) error {
-			p.XAdd(ctx, &redis.XAddArgs{Stream: orderstream.Stream, Values: fields})
-			p.XDel(ctx, orderstream.DeadLetters, m.ID)
-			return nil
-		})
+// Replay puts dead letters back on their partition's stream with their
+// original fields (marked as a replay, so an order recorded failed by the
+// dead-letter path is processed afresh) and removes them from the dead
+// letters, atomically per entry (one slot). ids empty means every dead
+// letter; an id is looked up in every partition. It returns how many it moved.
+func Replay(ctx context.Context, rdb redis.UniversalClient, keys orderstream.Keyspace, ids []string) (int, error) {
+	found := make([][]redis.XMessage, len(keys.All()))
+	total := 0
+	for _, p := range keys.All() {
+		msgs, err := deadOf(ctx, rdb, keys.DeadLetters(p), ids)
 		if err != nil {
-			return i, fmt.Errorf("replay %s: %w", m.ID, err)
+			return 0, fmt.Errorf("read %s: %w", keys.DeadLetters(p), err)
+		}
+		found[p], total = msgs, total+len(msgs)
+	}
+	if len(ids) > 0 && total < len(ids) {
+		return 0, fmt.Errorf("found %d of the %d dead letters %v; nothing replayed", total, len(ids), ids)
+	}
+	moved := 0
+	for p, msgs := range found {
+		for _, m := range msgs {
+			if err := replayOne(ctx, rdb, keys, p, m); err != nil {
+				return moved, err
+			}
+			moved++
 		}
 	}
-	return len(msgs), nil
+	return moved, nil
+}
+
+// deadOf reads the entries of one dead-letter stream: all, or those of ids.
+func deadOf(ctx context.Context, rdb redis.UniversalClient, stream string, ids []string) ([]redis.XMessage, error) {
+	if len(ids) == 0 {
+		return rdb.XRange(ctx, stream, "-", "+").Result()
+	}
+	var msgs []redis.XMessage
+	for _, id := range ids {
+		one, err := rdb.XRange(ctx, stream, id, id).Result()
+		if err != nil {
+			return nil, err
+		}
+		msgs = append(msgs, one...)
+	}
+	return msgs, nil
+}
+
+func replayOne(ctx context.Context, rdb redis.UniversalClient, keys orderstream.Keyspace, p int, m redis.XMessage) error {
+	fields := map[string]any{"replay": "1"}
+	for k, v := range m.Values {
+		switch k {
+		case fieldReason, fieldError, fieldOriginalID, fieldConsumer, fieldDeadAt, "replay":
+		default:
+			fields[k] = v
+		}
+	}
+	_, err := rdb.TxPipelined(ctx, func(tx redis.Pipeliner) error {
+		tx.XAdd(ctx, &redis.XAddArgs{Stream: keys.Stream(p), Values: fields})
+		tx.XDel(ctx, keys.DeadLetters(p), m.ID)
+		return nil
+	})
+	if err != nil {
+		return fmt.Errorf("replay %s: %w", m.ID, err)
+	}
+	return nil
 }

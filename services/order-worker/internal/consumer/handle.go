@@ -22,24 +22,24 @@ var tracer = otel.Tracer("github.com/goshop-platform/shop/services/order-worker/
 // handle turns one stream entry into a decided order, then acks it. It
 // returns without acking only when the drain deadline cancelled the work:
 // the entry then stays pending and another consumer claims it.
-func (c *Consumer) handle(ctx context.Context, msg redis.XMessage, claimed bool) {
+func (c *Consumer) handle(ctx context.Context, p int, msg redis.XMessage, claimed bool) {
 	start := time.Now()
 	tp, _ := msg.Values["traceparent"].(string)
 	ctx = otel.GetTextMapPropagator().Extract(ctx, propagation.MapCarrier{"traceparent": tp})
 	ctx, span := tracer.Start(ctx, "order-worker process", trace.WithSpanKind(trace.SpanKindConsumer),
-		trace.WithAttributes(attribute.String("messaging.system", "redis"), attribute.String("messaging.destination.name", orderstream.Stream),
+		trace.WithAttributes(attribute.String("messaging.system", "redis"), attribute.String("messaging.destination.name", c.keys.Stream(p)),
 			attribute.String("messaging.message.id", msg.ID)))
 	defer span.End()
 
 	m, err := orderstream.Decode(msg.Values)
 	if err != nil {
-		c.deadLetter(ctx, msg, m, orderstream.ReasonPoison, err.Error())
+		c.deadLetter(ctx, p, msg, m, orderstream.ReasonPoison, err.Error())
 		return
 	}
 	span.SetAttributes(attribute.String("order.id", m.OrderID.String()))
 	if claimed {
-		if n := c.deliveries(ctx, msg.ID); n > int64(c.cfg.MaxDeliveries) {
-			c.deadLetter(ctx, msg, m, orderstream.ReasonTooManyDeliveries, fmt.Sprintf("delivered %d times (limit %d)", n, c.cfg.MaxDeliveries))
+		if n := c.deliveries(ctx, p, msg.ID); n > int64(c.cfg.MaxDeliveries) {
+			c.deadLetter(ctx, p, msg, m, orderstream.ReasonTooManyDeliveries, fmt.Sprintf("delivered %d times (limit %d)", n, c.cfg.MaxDeliveries))
 			return
 		}
 	}
@@ -67,10 +67,10 @@ func (c *Consumer) handle(ctx context.Context, msg redis.XMessage, claimed bool)
 		return
 	}
 	if rejected != nil {
-		c.deadLetter(ctx, msg, m, "rejected_by_database", rejected.Error())
+		c.deadLetter(ctx, p, msg, m, "rejected_by_database", rejected.Error())
 		return
 	}
-	c.finish(ctx, msg, m, out)
+	c.finish(ctx, p, msg, m, out)
 	c.metrics.observe(ctx, out, time.Since(start), time.Since(m.AcceptedAt))
 	span.SetAttributes(attribute.String("order.status", out.Status), attribute.Bool("order.duplicate", out.Duplicate))
 }
@@ -79,15 +79,16 @@ func (c *Consumer) handle(ctx context.Context, msg redis.XMessage, claimed bool)
 // status (also for a redelivered, already decided order: the first delivery
 // may have crashed before publishing). The customer is told by the
 // notifier relay, from the order's timeline.
-func (c *Consumer) finish(ctx context.Context, msg redis.XMessage, m orderstream.Message, out processor.Outcome) {
+func (c *Consumer) finish(ctx context.Context, p int, msg redis.XMessage, m orderstream.Message, out processor.Outcome) {
 	ev := orderstream.StatusEvent{OrderID: m.OrderID, UserID: m.UserID, Status: out.Status, Reason: out.Reason,
 		ReasonDetail: out.ReasonDetail, DecidedAt: time.Now().UTC(), Traceparent: m.Traceparent}
 	err := c.retry(ctx, "ack order", func() error {
-		_, err := c.rdb.TxPipelined(ctx, func(p redis.Pipeliner) error {
-			p.XAck(ctx, orderstream.Stream, orderstream.Group, msg.ID)
-			p.Del(ctx, orderstream.PendingKey(m.OrderID))
-			p.ZRem(ctx, orderstream.UserPendingKey(m.UserID), m.OrderID.String())
-			p.Publish(ctx, orderstream.StatusChannel, orderstream.EncodeStatus(ev))
+		// One slot (the partition's tag): one MULTI, also in a cluster.
+		_, err := c.rdb.TxPipelined(ctx, func(tx redis.Pipeliner) error {
+			tx.XAck(ctx, c.keys.Stream(p), orderstream.Group, msg.ID)
+			tx.Del(ctx, c.keys.PendingKey(p, m.OrderID))
+			tx.ZRem(ctx, c.keys.UserPendingKey(p, m.UserID), m.OrderID.String())
+			tx.Publish(ctx, orderstream.StatusChannel, orderstream.EncodeStatus(ev))
 			return nil
 		})
 		return err
@@ -99,9 +100,9 @@ func (c *Consumer) finish(ctx context.Context, msg redis.XMessage, m orderstream
 }
 
 // deliveries is how often the entry has been delivered (1 = first time).
-func (c *Consumer) deliveries(ctx context.Context, id string) int64 {
+func (c *Consumer) deliveries(ctx context.Context, p int, id string) int64 {
 	res, err := c.rdb.XPendingExt(ctx, &redis.XPendingExtArgs{
-		Stream: orderstream.Stream, Group: orderstream.Group, Start: id, End: id, Count: 1,
+		Stream: c.keys.Stream(p), Group: orderstream.Group, Start: id, End: id, Count: 1,
 	}).Result()
 	if err != nil || len(res) == 0 {
 		return 1

@@ -25,7 +25,7 @@ type Metrics struct {
 
 // NewMetrics registers the worker's metrics and a collector that reads the
 // stream's state from Redis at scrape time.
-func NewMetrics(reg prometheus.Registerer, rdb *redis.Client) *Metrics {
+func NewMetrics(reg prometheus.Registerer, rdb redis.UniversalClient, keys orderstream.Keyspace) *Metrics {
 	buckets := []float64{.001, .0025, .005, .01, .025, .05, .1, .25, .5, 1, 2.5, 5, 10, 30, 60}
 	m := &Metrics{
 		processed: prometheus.NewCounterVec(prometheus.CounterOpts{Name: "shop_orders_processed_total",
@@ -43,7 +43,7 @@ func NewMetrics(reg prometheus.Registerer, rdb *redis.Client) *Metrics {
 		batch: prometheus.NewHistogram(prometheus.HistogramOpts{Name: "shop_order_transaction_orders",
 			Help: "Orders decided per database transaction (group commit).", Buckets: []float64{1, 2, 4, 8, 16, 32, 64, 128}}),
 	}
-	reg.MustRegister(m.processed, m.duration, m.endToEnd, m.dead, m.transient, m.claimed, m.batch, streamCollector{rdb})
+	reg.MustRegister(m.processed, m.duration, m.endToEnd, m.dead, m.transient, m.claimed, m.batch, streamCollector{rdb, keys})
 	return m
 }
 
@@ -75,8 +75,12 @@ var (
 		"Consumers registered in the order-worker group.", nil, nil)
 )
 
-// streamCollector asks Redis for the group's state on every scrape.
-type streamCollector struct{ rdb *redis.Client }
+// streamCollector asks Redis for the group's state on every scrape, summed
+// over the partitions (the oldest pending entry: the oldest of them all).
+type streamCollector struct {
+	rdb  redis.UniversalClient
+	keys orderstream.Keyspace
+}
 
 func (streamCollector) Describe(ch chan<- *prometheus.Desc) {
 	for _, d := range []*prometheus.Desc{lagDesc, pendingDesc, oldestDesc, deadDesc, consumersDesc} {
@@ -87,23 +91,45 @@ func (streamCollector) Describe(ch chan<- *prometheus.Desc) {
 func (s streamCollector) Collect(ch chan<- prometheus.Metric) {
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
 	defer cancel()
-	if groups, err := s.rdb.XInfoGroups(ctx, orderstream.Stream).Result(); err == nil {
+	var st streamState
+	for _, p := range s.keys.All() {
+		st.add(ctx, s.rdb, s.keys, p)
+	}
+	if st.groups > 0 {
+		ch <- prometheus.MustNewConstMetric(lagDesc, prometheus.GaugeValue, float64(st.lag))
+		ch <- prometheus.MustNewConstMetric(pendingDesc, prometheus.GaugeValue, float64(st.pending))
+		ch <- prometheus.MustNewConstMetric(consumersDesc, prometheus.GaugeValue, float64(st.consumers))
+	}
+	ch <- prometheus.MustNewConstMetric(oldestDesc, prometheus.GaugeValue, st.oldest)
+	if st.deadOK {
+		ch <- prometheus.MustNewConstMetric(deadDesc, prometheus.GaugeValue, float64(st.dead))
+	}
+}
+
+// streamState adds up the partitions' group state; consumers is the most
+// any partition has (every worker reads every partition).
+type streamState struct {
+	groups, lag, pending, consumers, dead int64
+	oldest                                float64
+	deadOK                                bool
+}
+
+func (st *streamState) add(ctx context.Context, rdb redis.UniversalClient, keys orderstream.Keyspace, p int) {
+	if groups, err := rdb.XInfoGroups(ctx, keys.Stream(p)).Result(); err == nil {
 		for _, g := range groups {
-			if g.Name != orderstream.Group {
-				continue
+			if g.Name == orderstream.Group {
+				st.groups++
+				st.lag += max(g.Lag, 0)
+				st.pending += g.Pending
+				st.consumers = max(st.consumers, g.Consumers)
 			}
-			ch <- prometheus.MustNewConstMetric(lagDesc, prometheus.GaugeValue, float64(max(g.Lag, 0)))
-			ch <- prometheus.MustNewConstMetric(pendingDesc, prometheus.GaugeValue, float64(g.Pending))
-			ch <- prometheus.MustNewConstMetric(consumersDesc, prometheus.GaugeValue, float64(g.Consumers))
 		}
 	}
-	age := 0.0
-	if p, err := s.rdb.XPending(ctx, orderstream.Stream, orderstream.Group).Result(); err == nil && p.Count > 0 {
-		ms, _ := splitID(p.Lower)
-		age = time.Since(time.UnixMilli(int64(ms))).Seconds()
+	if pend, err := rdb.XPending(ctx, keys.Stream(p), orderstream.Group).Result(); err == nil && pend.Count > 0 {
+		ms, _ := splitID(pend.Lower)
+		st.oldest = max(st.oldest, time.Since(time.UnixMilli(int64(ms))).Seconds())
 	}
-	ch <- prometheus.MustNewConstMetric(oldestDesc, prometheus.GaugeValue, age)
-	if n, err := s.rdb.XLen(ctx, orderstream.DeadLetters).Result(); err == nil {
-		ch <- prometheus.MustNewConstMetric(deadDesc, prometheus.GaugeValue, float64(n))
+	if n, err := rdb.XLen(ctx, keys.DeadLetters(p)).Result(); err == nil {
+		st.dead, st.deadOK = st.dead+n, true
 	}
 }

@@ -28,7 +28,7 @@ const ReasonWindowElapsed = "payment_window_elapsed"
 // Sweeper expires due orders.
 type Sweeper struct {
 	DB    *pgxpool.Pool
-	Redis *redis.Client // status hints for the api's live streams
+	Redis redis.UniversalClient // status hints for the api's live streams
 	Log   *slog.Logger
 	Every time.Duration
 	Batch int

@@ -123,6 +123,9 @@ func (s *Spec) Validate() config.FieldErrors {
 	s.Telemetry.Validate("spec.telemetry", errs.Add)
 	s.Database.Validate("spec.database", errs.Add)
 	s.Redis.Validate("spec.redis", errs.Add)
+	// Each partition's reader holds a pooled connection in a blocking read.
+	errs.Check(s.Redis.PoolSize > s.Redis.Partitions+2, "spec.redis.poolSize",
+		"must exceed spec.redis.partitions + 2: every partition's reader holds one connection while it waits")
 	c := s.Consumer
 	errs.Check(c.Concurrency >= 1 && c.Concurrency <= 1024, "spec.consumer.concurrency", "must be between 1 and 1024")
 	errs.Check(c.Transactions >= 1 && c.Transactions < int(s.Database.MaxConns), "spec.consumer.transactions",

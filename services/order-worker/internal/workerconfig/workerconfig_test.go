@@ -51,4 +51,17 @@ func TestValidationNamesFields(t *testing.T) {
 	if errs := s.Validate(); len(errs) != 1 || errs[0].Field != "spec.notifier.smtp.from" {
 		t.Fatalf("smtp validation: %v", errs)
 	}
+	s = workerconfig.Defaults()
+	s.Redis.Mode, s.Redis.URL, s.Redis.Partitions = "cluster", "redis://10.0.0.1:6379?addr=10.0.0.2:6379", 32
+	if errs := s.Validate(); len(errs) != 1 || errs[0].Field != "spec.redis.poolSize" {
+		t.Fatalf("32 partitions on a pool of %d: %v", s.Redis.PoolSize, errs)
+	}
+	s.Redis.Partitions, s.Redis.Mode = 12, "sharded"
+	var fields []string
+	for _, e := range s.Validate() {
+		fields = append(fields, e.Field)
+	}
+	if strings.Join(fields, ",") != "spec.redis.mode,spec.redis.partitions" {
+		t.Fatalf("a bad mode and 12 partitions: %v", fields)
+	}
 }

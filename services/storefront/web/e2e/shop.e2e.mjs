@@ -302,6 +302,7 @@ async function adminOrdersPage(page) {
   await page.getByLabel('Password').fill(env.adminPassword)
   await page.getByRole('button', { name: 'Log in' }).click()
   await page.getByRole('link', { name: 'Admin: orders' }).click()
+  await page.getByLabel('Status').waitFor() // the filter is rendered before anyone reads its options
 }
 
 async function adminRefunds(browser) {
