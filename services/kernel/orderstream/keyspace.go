@@ -167,4 +167,3 @@ func crc16(s string) uint16 {
 	}
 	return crc
 }
-
