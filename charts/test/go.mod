@@ -3,6 +3,7 @@ module github.com/goshop-platform/shop/charts/test
 go 1.26.8
 
 require (
+	github.com/expr-lang/expr v1.17.8
 	github.com/kedacore/keda/v2 v2.21.0
 	github.com/prometheus-operator/prometheus-operator/pkg/apis/monitoring v0.95.2
 	golang.org/x/mod v0.43.0
@@ -28,7 +29,6 @@ require (
 	github.com/davecgh/go-spew v1.1.2-0.20180830191138-d8f796af33cc // indirect
 	github.com/emicklei/go-restful/v3 v3.13.0 // indirect
 	github.com/evanphx/json-patch/v5 v5.9.11 // indirect
-	github.com/expr-lang/expr v1.17.8 // indirect
 	github.com/fsnotify/fsnotify v1.10.1 // indirect
 	github.com/fxamacker/cbor/v2 v2.9.3 // indirect
 	github.com/go-logr/logr v1.4.4 // indirect
@@ -101,9 +101,12 @@ require (
 )
 
 require (
+	github.com/goshop-platform/shop/services/kernel v0.0.0
 	github.com/goshop-platform/shop/services/platform v0.0.0
 	github.com/hashicorp/hcl/v2 v2.24.0
 	github.com/zclconf/go-cty v1.16.3
 )
 
 replace github.com/goshop-platform/shop/services/platform => ../../services/platform
+
+replace github.com/goshop-platform/shop/services/kernel => ../../services/kernel

@@ -5,6 +5,7 @@ import (
 	"encoding/hex"
 	"encoding/json"
 	"fmt"
+	"reflect"
 	"slices"
 	"sort"
 	"strconv"
@@ -422,8 +423,8 @@ func checkMonitoring(t *testing.T, r rendered) {
 }
 
 // checkAutoscaling: HPA or KEDA own the replica count (the Deployment then
-// has none); the order-worker's ScaledObject watches new_orders for the
-// order-worker group.
+// has none); the order-worker's ScaledObject watches the order streams of
+// its configuration for the order-worker group (checkOrderStreamTriggers).
 func checkAutoscaling(t *testing.T, r rendered) {
 	d := serverDeployment(t, r)
 	hpas := ofType[*autoscalingv2.HorizontalPodAutoscaler](r)
@@ -453,27 +454,19 @@ func checkAutoscaling(t *testing.T, r rendered) {
 			so.Spec.PollingInterval == nil || so.Spec.CooldownPeriod == nil {
 			t.Errorf("ScaledObject needs min <= max replicas, pollingInterval and cooldownPeriod: %+v", so.Spec)
 		}
-		if len(so.Spec.Triggers) != 1 {
-			t.Fatalf("ScaledObject triggers %+v", so.Spec.Triggers)
-		}
-		tr := so.Spec.Triggers[0]
-		md := tr.Metadata
-		if tr.Type != "redis-streams" || md["stream"] != "new_orders" || md["consumerGroup"] != "order-worker" || md["address"] == "" {
-			t.Errorf("trigger %s %v: want redis-streams on new_orders, group order-worker, with an address", tr.Type, md)
-		}
-		for _, k := range []string{"lagCount", "activationLagCount", "databaseIndex"} {
-			if _, err := strconv.Atoi(md[k]); err != nil {
-				t.Errorf("trigger metadata %s=%q is not a number", k, md[k])
+		checkOrderStreamTriggers(t, r, so)
+		// Every trigger logs in the same way, through the one TriggerAuthentication.
+		tas := ofType[*kedav1alpha1.TriggerAuthentication](r)
+		ref := so.Spec.Triggers[0].AuthenticationRef
+		for _, tr := range so.Spec.Triggers {
+			if !reflect.DeepEqual(tr.AuthenticationRef, ref) {
+				t.Errorf("trigger %s authenticationRef %+v, trigger 0's is %+v", tr.Name, tr.AuthenticationRef, ref)
 			}
 		}
-		if _, ok := md["pendingEntriesCount"]; ok {
-			t.Error("trigger scales on pendingEntriesCount; lagCount is the one that can scale to and from zero")
-		}
-		tas := ofType[*kedav1alpha1.TriggerAuthentication](r)
-		if tr.AuthenticationRef != nil {
-			if len(tas) != 1 || tas[0].Name != tr.AuthenticationRef.Name || len(tas[0].Spec.SecretTargetRef) == 0 ||
+		if ref != nil {
+			if len(tas) != 1 || tas[0].Name != ref.Name || len(tas[0].Spec.SecretTargetRef) == 0 ||
 				tas[0].Spec.SecretTargetRef[0].Parameter != "password" {
-				t.Errorf("authenticationRef %+v without a matching TriggerAuthentication with a password", tr.AuthenticationRef)
+				t.Errorf("authenticationRef %+v without a matching TriggerAuthentication with a password", ref)
 			}
 		} else if len(tas) != 0 {
 			t.Error("a TriggerAuthentication nobody references")

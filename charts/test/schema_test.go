@@ -69,8 +69,10 @@ func TestSchemaRejectsBrokenValues(t *testing.T) {
 		{"podSecurityContext.runAsUser", "minimum", 0},
 	}
 	perChart := map[string][]broken{
-		"api":          {{"config.auth.keysdir", "additional properties 'keysdir' not allowed", "/x"}, {"secrets.keys.databaseUrl", "additional properties 'databaseUrl' not allowed", "x"}},
-		"order-worker": {{"autoscaling.mode", "value must be one of", "vpa"}, {"autoscaling.keda.lagCount", "got string, want integer", "100"}},
+		"api": {{"config.auth.keysdir", "additional properties 'keysdir' not allowed", "/x"}, {"secrets.keys.databaseUrl", "additional properties 'databaseUrl' not allowed", "x"},
+			{"config.redis.partitions", "value must be one of", 3}},
+		"order-worker": {{"autoscaling.mode", "value must be one of", "vpa"}, {"autoscaling.keda.lagCount", "got string, want integer", "100"},
+			{"config.redis.partitions", "value must be one of", 3}, {"autoscaling.keda.redis.addresses", "does not match pattern", []any{"redis-0"}}},
 		"catalog-sync": {{"config.target", "value must be one of", "kafka"}},
 		"storefront":   {{"secrets", "additional properties 'secrets' not allowed", map[string]any{}}},
 		"loadgen":      {{"run.mix", "does not match pattern", "browse=1,buy=2"}, {"enabled", "got string, want boolean", "true"}},
@@ -101,7 +103,8 @@ func TestSchemaRejectsBrokenValues(t *testing.T) {
 }
 
 // Values the schema cannot judge are refused by the templates: a grace
-// period shorter than preStop plus the drain, and two secret sources.
+// period shorter than preStop plus the drain, two secret sources, and a
+// Redis Cluster KEDA is not told how to reach.
 func TestTemplatesRejectInconsistentValues(t *testing.T) {
 	for _, spec := range charts {
 		if !spec.service {
@@ -120,6 +123,12 @@ func TestTemplatesRejectInconsistentValues(t *testing.T) {
 			}
 			if _, err := renderValues(c, set(set(base, drain, "1m"), "terminationGracePeriodSeconds", 90)); err != nil {
 				t.Errorf("a grace period that covers the drain must be accepted: %v", err)
+			}
+			if spec.name == "order-worker" {
+				_, err := renderValues(c, set(base, "config.redis.mode", "cluster"))
+				if err == nil || !strings.Contains(err.Error(), "set autoscaling.keda.redis.addresses") {
+					t.Errorf("config.redis.mode cluster without autoscaling.keda.redis.addresses: want refused, got %v", err)
+				}
 			}
 			if spec.name == "storefront" {
 				return

@@ -169,11 +169,16 @@ func constrain(s ordered, t reflect.Type, tag string) (ordered, error) {
 	if slice {
 		items = s.get("items").(ordered)
 	}
+	seen := map[string]bool{}
 	for part := range strings.SplitSeq(tag, ",") {
 		key, val, ok := strings.Cut(part, "=")
 		if !ok {
 			return nil, fmt.Errorf("jsonschema tag %q: %q is not key=value", tag, part)
 		}
+		if seen[key] {
+			return nil, fmt.Errorf("jsonschema tag %q: %s twice (one enum lists its values as a|b)", tag, key)
+		}
+		seen[key] = true
 		var value any
 		switch key {
 		case "minimum", "maximum", "minLength":

@@ -144,6 +144,9 @@ func TestJSONSchemaErrors(t *testing.T) {
 	type intKeys struct {
 		M map[int]string `json:"m"`
 	}
+	type twoEnums struct {
+		S string `json:"s" jsonschema:"enum=a,enum=b"`
+	}
 	for name, schema := range map[string]func() ([]byte, error){
 		"spec.n: jsonschema tag \"min=1\": unknown key \"min\"":            config.Loader[badTag]{}.JSONSchema,
 		"spec.s: jsonschema tag \"pattern=([\": pattern":                   config.Loader[badPattern]{}.JSONSchema,
@@ -151,6 +154,7 @@ func TestJSONSchemaErrors(t *testing.T) {
 		"spec.l: jsonschema tag \"minimum=1\": minimum on a slice":         config.Loader[rangeOnSlice]{}.JSONSchema,
 		"spec.p: no JSON Schema for Go type *int":                          config.Loader[pointer]{}.JSONSchema,
 		"spec.m: map keys must be strings":                                 config.Loader[intKeys]{}.JSONSchema,
+		"spec.s: jsonschema tag \"enum=a,enum=b\": enum twice":             config.Loader[twoEnums]{}.JSONSchema,
 	} {
 		if _, err := schema(); err == nil || !strings.Contains(err.Error(), name) {
 			t.Errorf("want an error containing %q, got %v", name, err)

@@ -69,6 +69,10 @@ func Open(ctx context.Context, c Config) (*pgxpool.Pool, error) {
 	}
 	pc.MaxConns = c.MaxConns
 	pc.ConnConfig.ConnectTimeout = c.ConnectTimeout
+	// The pool pings a connection idle for over a second before handing it
+	// out; a server that does not answer within the connect timeout (frozen,
+	// gone behind a switch) costs that much, not the caller's whole deadline.
+	pc.PingTimeout = c.ConnectTimeout
 	// Client spans for queries inside a recorded trace only (otelpgx skips
 	// calls without a recording parent); statements without parameters.
 	pc.ConnConfig.Tracer = otelpgx.NewTracer(otelpgx.WithDisableConnectionDetailsInAttributes())

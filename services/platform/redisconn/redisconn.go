@@ -27,7 +27,7 @@ type Config struct {
 	// Mode is standalone (one server, URL redis://host:port/db) or cluster
 	// (Redis Cluster; URL redis://:password@seed1:6379?addr=seed2:6379&addr=...,
 	// database 0 only).
-	Mode string `json:"mode" jsonschema:"enum=standalone,enum=cluster"`
+	Mode string `json:"mode" jsonschema:"enum=standalone|cluster"`
 	// Partitions of the order stream (a power of two, at most 256); api and
 	// order-worker must agree. In cluster mode they spread the orders over
 	// the masters: use at least two per master.

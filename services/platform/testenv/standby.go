@@ -182,6 +182,32 @@ func (p *PostgresPair) PartitionPrimary(t testing.TB) {
 	}
 }
 
+// FreezePrimary stops every process of the primary (SIGSTOP), as a frozen
+// VM or a machine gone behind a switch: its sockets stay open and nothing
+// answers, so only the clients' own deadlines end their waits. The
+// primary is killed at the end of the test (or by KillPrimary).
+func (p *PostgresPair) FreezePrimary(t testing.TB) {
+	t.Helper()
+	if p.primary.cmd != nil {
+		p.primary.freeze()
+		t.Cleanup(func() { p.KillPrimary(t) })
+	}
+}
+
+// freeze SIGSTOPs the postmaster, then its children, and returns them all.
+// PostgreSQL puts every child in a session of its own (setsid), so the
+// server is the postmaster and its children, not one process group; the
+// postmaster goes first, before it can fork again.
+func (pg *pgProcess) freeze() []int {
+	pm := pg.cmd.Process.Pid
+	_ = syscall.Kill(pm, syscall.SIGSTOP)
+	procs := append(childrenOf(pm), pm)
+	for _, pid := range procs {
+		_ = syscall.Kill(pid, syscall.SIGSTOP)
+	}
+	return procs
+}
+
 // KillPrimary kills every process of the primary at once, as losing its
 // machine does: unlike StopPrimary's immediate shutdown, no process gets to
 // act on the end of another (finish a commit, send what it holds).
@@ -190,15 +216,7 @@ func (p *PostgresPair) KillPrimary(t testing.TB) {
 	if p.primary.cmd == nil {
 		return
 	}
-	// PostgreSQL puts every child in a session of its own (setsid), so the
-	// server is the postmaster and its children, not one process group.
-	// Frozen first (the postmaster before it can fork again), then killed.
-	pm := p.primary.cmd.Process.Pid
-	_ = syscall.Kill(pm, syscall.SIGSTOP)
-	procs := append(childrenOf(pm), pm)
-	for _, pid := range procs {
-		_ = syscall.Kill(pid, syscall.SIGSTOP)
-	}
+	procs := p.primary.freeze() // frozen first, then killed
 	for _, pid := range procs {
 		_ = syscall.Kill(pid, syscall.SIGKILL)
 	}

@@ -1,7 +1,9 @@
-// Command gen-schemas writes every chart's values.schema.json (`make
-// schemas`), composed by package schemagen from the charts'
-// values.schema.src.json files and the services' `config-schema` output.
-// Run it from the repository root: it runs each service with `go run`.
+// Command gen-schemas writes what the charts take from the services' Go
+// code (`make schemas`): every chart's values.schema.json, composed by
+// package schemagen from the charts' values.schema.src.json files and the
+// services' `config-schema` output, and the library chart's template of
+// the order stream names (package streamnames, from orderstream). Run it
+// from the repository root: it runs each service with `go run`.
 package main
 
 import (
@@ -13,6 +15,7 @@ import (
 	"sort"
 
 	"github.com/goshop-platform/shop/charts/test/schemagen"
+	"github.com/goshop-platform/shop/charts/test/streamnames"
 )
 
 func main() {
@@ -44,5 +47,10 @@ func run() error {
 		}
 		fmt.Println("wrote", path)
 	}
+	path := filepath.Join(*charts, streamnames.Path)
+	if err := os.WriteFile(path, streamnames.Template(), 0o644); err != nil {
+		return err
+	}
+	fmt.Println("wrote", path)
 	return nil
 }

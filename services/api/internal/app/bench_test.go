@@ -1,6 +1,7 @@
 package app_test
 
 import (
+	"context"
 	"fmt"
 	"net/http"
 	"os"
@@ -8,6 +9,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/redis/go-redis/v9"
 	vegeta "github.com/tsenart/vegeta/v12/lib"
 
 	"github.com/goshop-platform/shop/services/kernel/schema/schematest"
@@ -53,19 +55,35 @@ func BenchmarkIntakeVsBareXADD(b *testing.B) {
 
 	body := []byte(`{"items":[{"product_id":1,"quantity":2},{"product_id":7,"quantity":1}]}`)
 	hdr := http.Header{"Content-Type": {"application/json"}, "Authorization": {"Bearer " + s.AccessToken}}
-	targets := []struct{ name, url string }{{"api", api.base}, {"bare XADD", baseline}}
+	targets := []struct {
+		name, url string
+		pid       int
+	}{{"api", api.base, api.cmd.Process.Pid}, {"bare XADD", baseline, bl.Process.Pid}}
+	redisPID := redisProcess(b, redisURL)
 	idle, _ := benchreport.RSS(api.cmd.Process.Pid)
 	idleAnon, _ := benchreport.Anon(api.cmd.Process.Pid)
 	b.ResetTimer()
 	const workers = 16
 	dur := benchreport.Pick(5*time.Second, time.Second)
-	maxRate := map[string]vegeta.Metrics{}
+	maxRate, cost := map[string]vegeta.Metrics{}, map[string][2]float64{}
 	for _, tg := range targets {
+		server, rds := benchreport.ProcessTree{Roots: []int{tg.pid}}, benchreport.ProcessTree{Roots: []int{redisPID}}
+		server0, redis0 := server.CPU(), rds.CPU()
 		maxRate[tg.name] = attack(tg.url, hdr, body, vegeta.Rate{}, dur, workers)
+		orders := float64(maxRate[tg.name].Requests) * maxRate[tg.name].Success / 1000
+		cost[tg.name] = [2]float64{(server.CPU() - server0) / orders, (rds.CPU() - redis0) / orders}
 	}
 	loaded, _ := benchreport.RSS(api.cmd.Process.Pid)
 	record(b, benchreport.Row{Section: "intake", Name: fmt.Sprintf("max throughput (closed model, %d workers)", workers),
 		Value: maxRate["api"].Throughput, Unit: "req/s", Baseline: maxRate["bare XADD"].Throughput, Against: "bare XADD handler", Target: ">= 0.7"})
+	// CPU per order of the api and of Redis (the capacity model's inputs,
+	// docs/capacity.md); a Redis in a container is not measured (0).
+	record(b, benchreport.Row{Section: "intake", Name: "  api process CPU per 1,000 orders (at max throughput)",
+		Value: cost["api"][0], Unit: "CPU s", Baseline: cost["bare XADD"][0], Against: "bare XADD handler"})
+	if redisPID != 0 {
+		record(b, benchreport.Row{Section: "intake", Name: "  Redis CPU per 1,000 orders (at max throughput)",
+			Value: cost["api"][1], Unit: "CPU s", Baseline: cost["bare XADD"][1], Against: "bare XADD handler"})
+	}
 	for _, rate := range benchreport.Pick([]int{500, 1000, 2000}, []int{500}) {
 		m := map[string]vegeta.Metrics{}
 		for _, tg := range targets {
@@ -104,6 +122,21 @@ func attack(base string, hdr http.Header, body []byte, rate vegeta.Rate, dur tim
 	}
 	m.Close()
 	return m
+}
+
+// redisProcess is the local redis-server behind url (0: not a local process).
+func redisProcess(b *testing.B, url string) int {
+	opt, err := redis.ParseURL(url)
+	if err != nil {
+		b.Fatal(err)
+	}
+	c := redis.NewClient(opt)
+	defer c.Close()
+	info, err := c.Info(context.Background(), "server").Result()
+	if err != nil {
+		b.Fatal(err)
+	}
+	return benchreport.RedisProcess(info)
 }
 
 func ms(d time.Duration) float64 { return float64(d.Microseconds()) / 1000 }

@@ -64,7 +64,7 @@ func New(ctx context.Context, spec workerconfig.Spec, log *slog.Logger) (*Worker
 		host, _ := os.Hostname()
 		name = host + "-" + strconv.Itoa(os.Getpid())
 	}
-	w.batcher = processor.NewBatcher(&processor.Processor{DB: db, PaymentWindow: spec.Payment.Window}, c.MaxOrdersPerTransaction, c.Transactions, cm.ObserveTransaction)
+	w.batcher = processor.NewBatcher(&processor.Processor{DB: db, PaymentWindow: spec.Payment.Window, Timeout: c.TransactionTimeout}, c.MaxOrdersPerTransaction, c.Transactions, cm.ObserveTransaction)
 	w.Consumer = consumer.New(rdb, w.batcher, consumer.Config{
 		Name: name, Concurrency: c.Concurrency, BatchSize: c.BatchSize, Block: c.Block, ClaimIdle: c.ClaimIdle,
 		ClaimInterval: c.ClaimInterval, MaxDeliveries: c.MaxDeliveries, ConsumerGCAfter: c.ConsumerGCAfter,
@@ -73,7 +73,7 @@ func New(ctx context.Context, spec workerconfig.Spec, log *slog.Logger) (*Worker
 	// A small batch: the relay's transaction stays open while it mails.
 	w.Relay = &notify.Relay{DB: db, Notifier: notifier(spec, db, log), Log: log, Every: spec.Notifier.Interval, Batch: 20}
 	w.Expiry = &expiry.Sweeper{DB: db, Redis: rdb, Log: log, Every: spec.Payment.ExpiryInterval, Batch: spec.Payment.ExpiryBatch,
-		PaymentGrace: spec.Payment.InFlightGrace, Expired: lifecycleMetrics(metrics.Registry, db)}
+		PaymentGrace: spec.Payment.InFlightGrace, Expired: lifecycleMetrics(metrics.Registry, db), Timeout: c.TransactionTimeout}
 	w.Server = httpserver.New(spec.HTTP, log, metrics,
 		httpserver.Check{Name: "postgres", Func: func(ctx context.Context) error { return db.Ping(ctx) }},
 		httpserver.Check{Name: "redis", Func: func(ctx context.Context) error { return rdb.Ping(ctx).Err() }},

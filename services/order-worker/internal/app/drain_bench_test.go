@@ -100,7 +100,10 @@ func recordDrain(b *testing.B, d, one drainRun, backlog, label string) {
 	run("machine CPU busy (any process)", d.busy, "%")
 	run("orders per order transaction", d.perTransaction, "orders")
 	run("database transactions per 1,000 orders", d.per1k(d.transactions), "tx")
+	run("PostgreSQL WAL per order", d.wal/float64(d.orders)/1024, "KiB")
 	run("session time waiting for a row lock", d.waits.share(d.waits.rowLock), "%")
+	run("session time waiting for the NOTIFY commit lock", d.waits.share(d.waits.notifyLock), "%")
+	run("session time in other waits (WAL flush, LWLocks, IO)", d.waits.share(d.waits.otherWait), "%")
 	run("session time idle in transaction (waiting for the worker)", d.waits.share(d.waits.inTransaction), "%")
 	run("entries claimed from another worker", d.claimed, "entries")
 }

@@ -1,12 +1,9 @@
 package app_test
 
 import (
-	"bytes"
 	"context"
 	"fmt"
 	"net/url"
-	"os"
-	"path/filepath"
 	"strconv"
 	"strings"
 	"time"
@@ -31,6 +28,7 @@ type drainRun struct {
 	orderTransactions                float64 // order transactions (shop_order_transaction_orders_count)
 	perTransaction                   float64 // orders per order transaction
 	transactions                     float64 // all transactions of the shop's database (orders, timeline relay, expiry)
+	wal                              float64 // bytes of WAL written
 	waits                            backendWaits
 	claimed                          float64 // entries taken over from another worker (shop_order_entries_claimed_total)
 	peakRSS                          float64 // MB, the largest worker
@@ -50,7 +48,8 @@ func (s *shop) drain(orders, workers int, extra ...string) drainRun {
 	servers := s.serverProcesses()
 	d := drainRun{orders: orders, workers: workers, cpuKnown: servers.known()}
 	mon := s.monitor()
-	pg0, redis0, xact0, machine0 := servers.postgres.cpu(), servers.redis.cpu(), mon.committed(), machineCPU()
+	pg0, redis0, xact0, machine0 := servers.postgres.CPU(), servers.redis.CPU(), mon.committed(), benchreport.MachineCPU()
+	wal0 := mon.walBytes()
 
 	start := time.Now()
 	procs := make([]*proc, workers)
@@ -73,7 +72,7 @@ func (s *shop) drain(orders, workers int, extra ...string) drainRun {
 		time.Sleep(20 * time.Millisecond)
 	}
 	d.took = time.Since(start)
-	d.busy = machineCPU().busySince(machine0)
+	d.busy = benchreport.MachineCPU().BusySince(machine0)
 
 	pids := make([]int, len(procs))
 	for i, w := range procs {
@@ -84,8 +83,9 @@ func (s *shop) drain(orders, workers int, extra ...string) drainRun {
 		d.claimed += metric(text, "shop_order_entries_claimed_total")
 	}
 	d.perTransaction /= max(d.orderTransactions, 1)
-	d.workerCPU = processTree{roots: pids}.cpu()
-	d.postgresCPU, d.redisCPU = servers.postgres.cpu()-pg0, servers.redis.cpu()-redis0
+	d.workerCPU = benchreport.ProcessTree{Roots: pids}.CPU()
+	d.postgresCPU, d.redisCPU = servers.postgres.CPU()-pg0, servers.redis.CPU()-redis0
+	d.wal = mon.walBytes() - wal0
 	for _, w := range procs {
 		w.kill()
 	}
@@ -155,6 +155,16 @@ func (m *monitor) committed() float64 {
 	return n
 }
 
+// walBytes is the WAL the whole server has written so far (the shop's
+// database is the only busy one during a drain).
+func (m *monitor) walBytes() float64 {
+	var n float64
+	if err := m.conn.QueryRow(context.Background(), `SELECT wal_bytes FROM pg_stat_wal`).Scan(&n); err != nil {
+		return 0 // PostgreSQL before 14
+	}
+	return n
+}
+
 // workerSessions is the application_name of the drained workers'
 // database sessions, which tells them from the benchmark's own.
 const workerSessions = "order-worker"
@@ -197,33 +207,39 @@ type backendWaits struct {
 	samples int
 	// onCPU: running a statement (or runnable); rowLock: waiting for
 	// another transaction's row lock (wait events transactionid, tuple);
-	// otherLock: other heavyweight locks (relation extension ...);
+	// notifyLock: the lock PostgreSQL takes at the commit of every
+	// transaction that sent a NOTIFY and holds past its WAL flush (wait
+	// event Lock:object; the catalogue outbox trigger notifies), which
+	// puts those commits in a single file; otherLock: other heavyweight
+	// locks (relation extension ...);
 	// otherWait: LWLocks, IO; inTransaction: idle in transaction, i.e.
 	// holding its locks while waiting for the worker's next statement.
-	onCPU, rowLock, otherLock, otherWait, inTransaction float64
+	onCPU, rowLock, notifyLock, otherLock, otherWait, inTransaction float64
 }
 
 func (w *backendWaits) sample(m *monitor) {
-	var cpu, row, lock, other, idle float64
+	var cpu, row, notify, lock, other, idle float64
 	err := m.conn.QueryRow(context.Background(), `SELECT
 			count(*) FILTER (WHERE state = 'active' AND wait_event_type IS NULL),
 			count(*) FILTER (WHERE wait_event_type = 'Lock' AND wait_event IN ('transactionid', 'tuple')),
-			count(*) FILTER (WHERE wait_event_type = 'Lock' AND wait_event NOT IN ('transactionid', 'tuple')),
+			count(*) FILTER (WHERE wait_event_type = 'Lock' AND wait_event = 'object'),
+			count(*) FILTER (WHERE wait_event_type = 'Lock' AND wait_event NOT IN ('transactionid', 'tuple', 'object')),
 			count(*) FILTER (WHERE state = 'active' AND wait_event_type NOT IN ('Lock', 'Client')),
 			count(*) FILTER (WHERE state = 'idle in transaction')
 		FROM pg_stat_activity WHERE datname = $1 AND application_name = $2`, m.db, workerSessions).
-		Scan(&cpu, &row, &lock, &other, &idle)
+		Scan(&cpu, &row, &notify, &lock, &other, &idle)
 	if err != nil {
 		return
 	}
 	w.samples++
-	w.onCPU, w.rowLock, w.otherLock, w.otherWait, w.inTransaction = w.onCPU+cpu, w.rowLock+row, w.otherLock+lock, w.otherWait+other, w.inTransaction+idle
+	w.onCPU, w.rowLock, w.notifyLock = w.onCPU+cpu, w.rowLock+row, w.notifyLock+notify
+	w.otherLock, w.otherWait, w.inTransaction = w.otherLock+lock, w.otherWait+other, w.inTransaction+idle
 }
 
 // share is part's share of all time sessions spent inside a statement or
 // a transaction, in percent.
 func (w backendWaits) share(part float64) float64 {
-	busy := w.onCPU + w.rowLock + w.otherLock + w.otherWait + w.inTransaction
+	busy := w.onCPU + w.rowLock + w.notifyLock + w.otherLock + w.otherWait + w.inTransaction
 	if busy == 0 {
 		return 0
 	}
@@ -249,9 +265,9 @@ func metric(text, name string) float64 {
 }
 
 // servers are the PostgreSQL and Redis processes of a shop.
-type servers struct{ postgres, redis processTree }
+type servers struct{ postgres, redis benchreport.ProcessTree }
 
-func (s servers) known() bool { return len(s.postgres.roots) > 0 && len(s.redis.roots) > 0 }
+func (s servers) known() bool { return len(s.postgres.Roots) > 0 && len(s.redis.Roots) > 0 }
 
 // serverProcesses finds the local processes behind the shop's database
 // (the postmaster, parent of every backend) and Redis (every node of a
@@ -261,9 +277,9 @@ func (s *shop) serverProcesses() servers {
 	ctx := context.Background()
 	var out servers
 	var backend int
-	if err := s.db.QueryRow(ctx, "SELECT pg_backend_pid()").Scan(&backend); err == nil && command(backend) == "postgres" {
-		if parent := parentOf(backend); command(parent) == "postgres" {
-			out.postgres.roots = []int{parent}
+	if err := s.db.QueryRow(ctx, "SELECT pg_backend_pid()").Scan(&backend); err == nil && benchreport.Command(backend) == "postgres" {
+		if parent := benchreport.ParentOf(backend); benchreport.Command(parent) == "postgres" {
+			out.postgres.Roots = []int{parent}
 		}
 	}
 	addRedis := func(ctx context.Context, c *redis.Client) error {
@@ -271,12 +287,8 @@ func (s *shop) serverProcesses() servers {
 		if err != nil {
 			return err
 		}
-		for _, line := range strings.Split(info, "\n") {
-			if v, ok := strings.CutPrefix(strings.TrimSpace(line), "process_id:"); ok {
-				if pid, _ := strconv.Atoi(v); command(pid) == "redis-server" {
-					out.redis.roots = append(out.redis.roots, pid)
-				}
-			}
+		if pid := benchreport.RedisProcess(info); pid != 0 {
+			out.redis.Roots = append(out.redis.Roots, pid)
 		}
 		return nil
 	}
@@ -294,103 +306,4 @@ func (s *shop) serverProcesses() servers {
 		s.t.Logf("drain: PostgreSQL or Redis is not a local process; CPU rows left out")
 	}
 	return out
-}
-
-// processTree is a set of processes and their children: CPU time of a
-// server whose children come and go (PostgreSQL's backends).
-type processTree struct{ roots []int }
-
-// cpu is the user+system time in seconds that the roots and every child
-// of theirs used so far, children that ended included (the parent reaped
-// them into its cutime/cstime).
-func (t processTree) cpu() float64 {
-	if len(t.roots) == 0 {
-		return 0
-	}
-	isRoot := map[int]bool{}
-	for _, pid := range t.roots {
-		isRoot[pid] = true
-	}
-	var sum float64
-	dirs, _ := filepath.Glob("/proc/[0-9]*")
-	for _, dir := range dirs {
-		pid, _ := strconv.Atoi(filepath.Base(dir))
-		st, err := readStat(pid)
-		if err != nil {
-			continue
-		}
-		switch {
-		case isRoot[pid]:
-			sum += st.own + st.reaped
-		case isRoot[st.ppid]:
-			sum += st.own + st.reaped
-		}
-	}
-	return sum
-}
-
-// clockTicks is USER_HZ, the unit of the times in /proc/<pid>/stat: 100
-// on every Linux architecture Go supports.
-const clockTicks = 100
-
-type procStat struct {
-	ppid        int
-	own, reaped float64 // seconds: the process' utime+stime, its reaped children's cutime+cstime
-}
-
-func readStat(pid int) (procStat, error) {
-	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid))
-	if err != nil {
-		return procStat{}, err
-	}
-	// The command (field 2) may hold spaces; fields after it start at state (3).
-	f := strings.Fields(string(b[bytes.LastIndexByte(b, ')')+1:]))
-	if len(f) < 15 {
-		return procStat{}, fmt.Errorf("/proc/%d/stat: %d fields", pid, len(f))
-	}
-	ticks := func(i int) float64 { v, _ := strconv.ParseFloat(f[i], 64); return v / clockTicks }
-	ppid, _ := strconv.Atoi(f[1])
-	return procStat{ppid: ppid, own: ticks(11) + ticks(12), reaped: ticks(13) + ticks(14)}, nil
-}
-
-func parentOf(pid int) int {
-	st, err := readStat(pid)
-	if err != nil {
-		return 0
-	}
-	return st.ppid
-}
-
-func command(pid int) string {
-	b, _ := os.ReadFile(fmt.Sprintf("/proc/%d/comm", pid))
-	return strings.TrimSpace(string(b))
-}
-
-// cpuTimes is the first line of /proc/stat: time all cores spent busy and
-// in total, in ticks.
-type cpuTimes struct{ busy, total float64 }
-
-func machineCPU() cpuTimes {
-	b, _ := os.ReadFile("/proc/stat")
-	line, _, _ := strings.Cut(string(b), "\n")
-	var t cpuTimes
-	for i, f := range strings.Fields(line)[1:] {
-		v, _ := strconv.ParseFloat(f, 64)
-		if i >= 8 { // guest times are already counted in user and nice
-			break
-		}
-		t.total += v
-		if i != 3 && i != 4 { // idle, iowait
-			t.busy += v
-		}
-	}
-	return t
-}
-
-// busySince is the share of all cores busy since before, in percent.
-func (t cpuTimes) busySince(before cpuTimes) float64 {
-	if t.total == before.total {
-		return 0
-	}
-	return 100 * (t.busy - before.busy) / (t.total - before.total)
 }

@@ -36,6 +36,10 @@ type Sweeper struct {
 	// than this long ago is not expired yet.
 	PaymentGrace time.Duration
 	Expired      prometheus.Counter
+	// Timeout bounds one sweep's transaction (0: none), as the order
+	// transactions' consumer.transactionTimeout: a frozen primary ends the
+	// sweep instead of holding it until the kernel gives up.
+	Timeout time.Duration
 }
 
 // Run sweeps until ctx ends.
@@ -60,6 +64,11 @@ func (s *Sweeper) Run(ctx context.Context) {
 
 // Once expires one batch of due orders and reports how many.
 func (s *Sweeper) Once(ctx context.Context) (int, error) {
+	if s.Timeout > 0 {
+		var cancel context.CancelFunc
+		ctx, cancel = context.WithTimeout(ctx, s.Timeout)
+		defer cancel()
+	}
 	var evs []lifecycle.Event
 	err := pgx.BeginFunc(ctx, s.DB, func(tx pgx.Tx) error {
 		due, err := lifecycle.LockDue(ctx, tx, s.Batch, s.PaymentGrace)

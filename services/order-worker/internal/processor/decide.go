@@ -30,6 +30,8 @@ type productRow struct {
 // per order — the saving that makes batching pay off on a hot product.
 func (p *Processor) decide(ctx context.Context, msgs []orderstream.Message) ([]Outcome, error) {
 	outs := make([]Outcome, len(msgs))
+	ctx, cancel := p.bounded(ctx)
+	defer cancel()
 	err := pgx.BeginFunc(ctx, p.DB, func(tx pgx.Tx) error {
 		clear(outs)
 		decided, err := earlierDecisions(ctx, tx, msgs)

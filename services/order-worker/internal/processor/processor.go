@@ -42,6 +42,17 @@ type Processor struct {
 	// PaymentWindow is how long a confirmed order may stay unpaid before it
 	// expires (default 15 minutes).
 	PaymentWindow time.Duration
+	// Timeout bounds each transaction (0: none); see
+	// workerconfig.Consumer.TransactionTimeout.
+	Timeout time.Duration
+}
+
+// bounded gives a transaction its deadline.
+func (p *Processor) bounded(ctx context.Context) (context.Context, context.CancelFunc) {
+	if p.Timeout <= 0 {
+		return context.WithCancel(ctx)
+	}
+	return context.WithTimeout(ctx, p.Timeout)
 }
 
 func (p *Processor) window() time.Duration {
@@ -89,6 +100,8 @@ func (p *Processor) RecordFailed(ctx context.Context, m orderstream.Message, rea
 	if m.AcceptedAt.IsZero() {
 		m.AcceptedAt = time.Now() // unreadable in the message: the best we know
 	}
+	ctx, cancel := p.bounded(ctx)
+	defer cancel()
 	err := pgx.BeginFunc(ctx, p.DB, func(tx pgx.Tx) error {
 		tag, err := tx.Exec(ctx, `INSERT INTO orders (id, user_id, status, failure_reason, failure_detail, accepted_at)
 			VALUES ($1, $2, 'failed', $3, $4, $5) ON CONFLICT (id) DO NOTHING`,
@@ -106,6 +119,8 @@ func (p *Processor) RecordFailed(ctx context.Context, m orderstream.Message, rea
 // path, so that a replayed message is processed afresh. Confirmed orders and
 // ordinary failures (insufficient stock ...) are never reopened.
 func (p *Processor) ReopenForReplay(ctx context.Context, id [16]byte) error {
+	ctx, cancel := p.bounded(ctx)
+	defer cancel()
 	_, err := p.DB.Exec(ctx, `DELETE FROM orders WHERE id = $1 AND status = 'failed' AND failure_reason = ANY($2)`,
 		id, []string{orderstream.ReasonPoison, orderstream.ReasonTooManyDeliveries})
 	return err

@@ -55,6 +55,11 @@ type Consumer struct {
 	// MaxOrdersPerTransaction caps how many waiting orders one transaction
 	// decides together (group commit); 1 turns batching off.
 	MaxOrdersPerTransaction int `json:"maxOrdersPerTransaction" jsonschema:"minimum=1,maximum=1000"`
+	// TransactionTimeout bounds each order transaction: a database that
+	// stops answering without closing its connections (a frozen primary, a
+	// machine gone behind a switch) fails the transaction after this long,
+	// and the retry goes to a new connection, i.e. to the promoted standby.
+	TransactionTimeout time.Duration `json:"transactionTimeout"`
 	// BatchSize is how many entries one XREADGROUP/XAUTOCLAIM fetches.
 	BatchSize int           `json:"batchSize" jsonschema:"minimum=1,maximum=1000"`
 	Block     time.Duration `json:"block"`
@@ -108,7 +113,7 @@ func Defaults() Spec {
 		Telemetry: telemetry.DefaultConfig(),
 		Database:  postgres.DefaultConfig(),
 		Redis:     redisconn.DefaultConfig(),
-		Consumer: Consumer{Concurrency: 64, Transactions: 4, MaxOrdersPerTransaction: 32, BatchSize: 32, Block: 2 * time.Second, ClaimIdle: 30 * time.Second,
+		Consumer: Consumer{Concurrency: 64, Transactions: 4, MaxOrdersPerTransaction: 32, TransactionTimeout: 10 * time.Second, BatchSize: 32, Block: 2 * time.Second, ClaimIdle: 30 * time.Second,
 			ClaimInterval: 5 * time.Second, MaxDeliveries: 5, ConsumerGCAfter: time.Hour, DrainTimeout: 20 * time.Second},
 		Retry:    Retry{Initial: 100 * time.Millisecond, Max: 5 * time.Second},
 		Notifier: Notifier{Kind: "log", SMTP: SMTP{Addr: "127.0.0.1:25", From: "shop@localhost"}, Interval: time.Second},
@@ -131,6 +136,7 @@ func (s *Spec) Validate() config.FieldErrors {
 	errs.Check(c.Transactions >= 1 && c.Transactions < int(s.Database.MaxConns), "spec.consumer.transactions",
 		"must be at least 1 and below spec.database.maxConns (status reads and dead letters need a connection too)")
 	errs.Check(c.MaxOrdersPerTransaction >= 1 && c.MaxOrdersPerTransaction <= 1000, "spec.consumer.maxOrdersPerTransaction", "must be between 1 and 1000")
+	errs.Check(c.TransactionTimeout >= 100*time.Millisecond, "spec.consumer.transactionTimeout", "must be at least 100ms")
 	errs.Check(c.BatchSize >= 1 && c.BatchSize <= 1000, "spec.consumer.batchSize", "must be between 1 and 1000")
 	errs.Check(c.Block >= 10*time.Millisecond, "spec.consumer.block", "must be at least 10ms")
 	errs.Check(c.ClaimIdle >= time.Second, "spec.consumer.claimIdle", "must be at least 1s")
