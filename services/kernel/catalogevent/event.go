@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgconn"
 )
 
 // SchemaVersion of Event; consumers reject versions they do not know.
@@ -56,21 +57,40 @@ func Enqueue(ctx context.Context, tx pgx.Tx, typ string, p Product, traceparent 
 // EnqueueAll writes one event per product (traceparents[i] for ps[i]) in
 // one statement.
 func EnqueueAll(ctx context.Context, tx pgx.Tx, typ string, ps []Product, traceparents []string) error {
+	args, err := enqueueArgs(typ, ps, traceparents)
+	if err != nil {
+		return err
+	}
+	if _, err := tx.Exec(ctx, enqueueSQL, args...); err != nil {
+		return fmt.Errorf("insert %d catalog_outbox row(s): %w", len(ps), err)
+	}
+	return nil
+}
+
+// QueueAll adds EnqueueAll's statement to b, for a caller that sends its
+// transaction's statements in one round trip.
+func QueueAll(b *pgx.Batch, typ string, ps []Product, traceparents []string) error {
+	args, err := enqueueArgs(typ, ps, traceparents)
+	if err != nil {
+		return err
+	}
+	b.Queue(enqueueSQL, args...).Exec(func(pgconn.CommandTag) error { return nil })
+	return nil
+}
+
+const enqueueSQL = `INSERT INTO catalog_outbox (product_id, product_version, event_type, schema_version, payload, traceparent)
+	SELECT id, version, $3, $4, payload::jsonb, tp FROM unnest($1::bigint[], $2::bigint[], $5::text[], $6::text[]) AS e(id, version, payload, tp)`
+
+func enqueueArgs(typ string, ps []Product, traceparents []string) ([]any, error) {
 	ids, versions, payloads := make([]int64, len(ps)), make([]int64, len(ps)), make([]string, len(ps))
 	for i, p := range ps {
 		b, err := json.Marshal(Event{SchemaVersion: SchemaVersion, Type: typ, Product: p, Traceparent: traceparents[i]})
 		if err != nil {
-			return fmt.Errorf("encode catalog event: %w", err)
+			return nil, fmt.Errorf("encode catalog event: %w", err)
 		}
 		ids[i], versions[i], payloads[i] = p.ID, p.Version, string(b)
 	}
-	_, err := tx.Exec(ctx, `INSERT INTO catalog_outbox (product_id, product_version, event_type, schema_version, payload, traceparent)
-		SELECT id, version, $3, $4, payload::jsonb, tp FROM unnest($1::bigint[], $2::bigint[], $5::text[], $6::text[]) AS e(id, version, payload, tp)`,
-		ids, versions, typ, SchemaVersion, payloads, traceparents)
-	if err != nil {
-		return fmt.Errorf("insert %d catalog_outbox row(s): %w", len(ps), err)
-	}
-	return nil
+	return []any{ids, versions, typ, SchemaVersion, payloads, traceparents}, nil
 }
 
 // Decode parses an outbox payload and rejects unknown schema versions.

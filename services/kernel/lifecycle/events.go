@@ -9,6 +9,7 @@ import (
 
 	"github.com/google/uuid"
 	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgconn"
 
 	"github.com/goshop-platform/shop/services/kernel/orderstream"
 )
@@ -76,6 +77,31 @@ func Note(ctx context.Context, tx pgx.Tx, o Order, typ string, c Cause) (Event, 
 
 // Append inserts evs in one statement and fills in their ids and times.
 func Append(ctx context.Context, tx pgx.Tx, evs []Event) error {
+	rows, err := tx.Query(ctx, appendSQL+" RETURNING id, created_at", appendArgs(evs)...)
+	if err != nil {
+		return fmt.Errorf("append %d order events: %w", len(evs), err)
+	}
+	defer rows.Close()
+	for i := 0; rows.Next() && i < len(evs); i++ {
+		if err := rows.Scan(&evs[i].ID, &evs[i].At); err != nil {
+			return err
+		}
+	}
+	return rows.Err()
+}
+
+// QueueAppend adds Append's statement to b, for a caller that sends its
+// transaction's statements in one round trip; the events' ids and times
+// are not read back.
+func QueueAppend(b *pgx.Batch, evs []Event) {
+	b.Queue(appendSQL, appendArgs(evs)...).Exec(func(pgconn.CommandTag) error { return nil })
+}
+
+const appendSQL = `INSERT INTO order_events (order_id, type, status, actor, reason, refund_id, payment_id, detail, traceparent)
+	SELECT o, t, s, a, r, f, p, d::jsonb, tp FROM unnest($1::uuid[], $2::text[], $3::text[], $4::text[], $5::text[], $6::text[], $7::uuid[], $8::text[], $9::text[])
+		WITH ORDINALITY AS e(o, t, s, a, r, f, p, d, tp, n) ORDER BY n`
+
+func appendArgs(evs []Event) []any {
 	n := len(evs)
 	orders, types, statuses, actors := make([]uuid.UUID, n), make([]string, n), make([]string, n), make([]string, n)
 	reasons, refunds, details, traces := make([]*string, n), make([]*string, n), make([]string, n), make([]string, n)
@@ -88,20 +114,7 @@ func Append(ctx context.Context, tx pgx.Tx, evs []Event) error {
 			details[i] = "{}"
 		}
 	}
-	rows, err := tx.Query(ctx, `INSERT INTO order_events (order_id, type, status, actor, reason, refund_id, payment_id, detail, traceparent)
-		SELECT o, t, s, a, r, f, p, d::jsonb, tp FROM unnest($1::uuid[], $2::text[], $3::text[], $4::text[], $5::text[], $6::text[], $7::uuid[], $8::text[], $9::text[])
-			WITH ORDINALITY AS e(o, t, s, a, r, f, p, d, tp, n) ORDER BY n
-		RETURNING id, created_at`, orders, types, statuses, actors, reasons, refunds, payments, details, traces)
-	if err != nil {
-		return fmt.Errorf("append %d order events: %w", n, err)
-	}
-	defer rows.Close()
-	for i := 0; rows.Next() && i < n; i++ {
-		if err := rows.Scan(&evs[i].ID, &evs[i].At); err != nil {
-			return err
-		}
-	}
-	return rows.Err()
+	return []any{orders, types, statuses, actors, reasons, refunds, payments, details, traces}
 }
 
 // Timeline returns the events of order id, oldest first.

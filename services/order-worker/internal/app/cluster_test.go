@@ -38,6 +38,12 @@ func TestOrderGuaranteesOnRedisCluster(t *testing.T) {
 		select {
 		case sent = <-done:
 		case <-time.After(500 * time.Millisecond):
+			if kills == 8 {
+				// Enough crashes: on a slow machine a kill every 500 ms can
+				// catch one entry in five successive workers, and its sixth
+				// delivery rightly dead-letters it.
+				continue
+			}
 			i := r.IntN(len(workers))
 			workers[i].kill()
 			kills++

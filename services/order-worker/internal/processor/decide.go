@@ -3,23 +3,19 @@ package processor
 import (
 	"context"
 	"fmt"
+	"maps"
 	"slices"
 	"time"
 
 	"github.com/google/uuid"
 	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgconn"
 
+	"github.com/goshop-platform/shop/services/kernel/catalogevent"
 	"github.com/goshop-platform/shop/services/kernel/lifecycle"
 	"github.com/goshop-platform/shop/services/kernel/orderstream"
 	"github.com/goshop-platform/shop/services/kernel/stock"
 )
-
-type productRow struct {
-	price    int64
-	currency string
-	active   bool
-	stock    int
-}
 
 // decide runs one transaction for msgs (distinct order ids): orders decided
 // before are returned as duplicates; the others are checked in message
@@ -34,16 +30,13 @@ func (p *Processor) decide(ctx context.Context, msgs []orderstream.Message) ([]O
 	defer cancel()
 	err := pgx.BeginFunc(ctx, p.DB, func(tx pgx.Tx) error {
 		clear(outs)
-		decided, err := earlierDecisions(ctx, tx, msgs)
+		decided, locked, err := read(ctx, tx, msgs)
 		if err != nil {
 			return err
 		}
-		products, err := lockProducts(ctx, tx, msgs)
-		if err != nil {
-			return err
-		}
+		products := maps.Clone(locked) // stock as the batch takes it
 		var fresh []int
-		delta, traceparents := map[int64]int{}, map[int64]string{}
+		var changes []stock.Change
 		for i, m := range msgs {
 			if out, ok := decided[m.OrderID]; ok {
 				outs[i] = out
@@ -55,50 +48,81 @@ func (p *Processor) decide(ctx context.Context, msgs []orderstream.Message) ([]O
 			}
 			for _, it := range m.Items {
 				r := products[it.ProductID]
-				r.stock -= it.Quantity
+				r.Stock -= it.Quantity
 				products[it.ProductID] = r
-				delta[it.ProductID] -= it.Quantity
-				if _, ok := traceparents[it.ProductID]; !ok {
-					traceparents[it.ProductID] = m.Traceparent
-				}
+				changes = append(changes, stock.Change{ProductID: it.ProductID, Delta: -it.Quantity, Traceparent: m.Traceparent})
 			}
 		}
-		if err := applyStock(ctx, tx, delta, traceparents); err != nil {
-			return err
-		}
-		return p.insertOrders(ctx, tx, msgs, outs, fresh, products)
+		return p.write(ctx, tx, msgs, outs, fresh, locked, changes)
 	})
 	return outs, err
 }
 
-// earlierDecisions returns the orders of msgs that are already stored.
-func earlierDecisions(ctx context.Context, tx pgx.Tx, msgs []orderstream.Message) (map[uuid.UUID]Outcome, error) {
+// write sends everything the decisions change in one round trip, while
+// the transaction holds the product locks: the stock (one conditional
+// UPDATE and one catalogue event per product, each event carrying the
+// trace of the first order that took from it), the new orders, their
+// timeline entries and their lines. A transaction that held its locks
+// across one round trip per statement kept other workers' transactions
+// waiting for those locks (docs/capacity.md).
+func (p *Processor) write(ctx context.Context, tx pgx.Tx, msgs []orderstream.Message, outs []Outcome, fresh []int,
+	locked map[int64]catalogevent.Product, changes []stock.Change) error {
+	if len(fresh) == 0 {
+		return nil
+	}
+	now := time.Now().Truncate(time.Microsecond) // what PostgreSQL stores
+	b := &pgx.Batch{}
+	if len(changes) > 0 {
+		if _, err := stock.Queue(b, locked, changes, now); err != nil {
+			return fmt.Errorf("apply stock: %w", err) // cannot happen: check took the stock from the locked rows
+		}
+	}
+	p.queueOrders(b, msgs, outs, fresh, locked, now)
+	if err := tx.SendBatch(ctx, b).Close(); err != nil {
+		return fmt.Errorf("store %d decisions: %w", len(fresh), err)
+	}
+	return nil
+}
+
+// read looks up which of msgs were decided before and locks every product
+// of every order, in one round trip.
+func read(ctx context.Context, tx pgx.Tx, msgs []orderstream.Message) (map[uuid.UUID]Outcome, map[int64]catalogevent.Product, error) {
+	b := &pgx.Batch{}
+	decided := queueEarlierDecisions(b, msgs)
+	locked := queueLock(b, msgs)
+	if err := tx.SendBatch(ctx, b).Close(); err != nil {
+		return nil, nil, fmt.Errorf("read earlier decisions and lock products: %w", err)
+	}
+	return decided, locked, nil
+}
+
+// queueEarlierDecisions adds to b the look-up of the orders of msgs that
+// are already stored; the map fills when b runs.
+func queueEarlierDecisions(b *pgx.Batch, msgs []orderstream.Message) map[uuid.UUID]Outcome {
 	ids := make([]uuid.UUID, len(msgs))
 	for i, m := range msgs {
 		ids[i] = m.OrderID
 	}
-	rows, err := tx.Query(ctx, `SELECT id, status, coalesce(failure_reason, ''), coalesce(total_minor, 0), coalesce(currency, '')
-		FROM orders WHERE id = ANY($1)`, ids)
-	if err != nil {
-		return nil, fmt.Errorf("look up earlier decisions: %w", err)
-	}
-	defer rows.Close()
 	out := map[uuid.UUID]Outcome{}
-	for rows.Next() {
-		var id uuid.UUID
-		o := Outcome{Duplicate: true}
-		if err := rows.Scan(&id, &o.Status, &o.Reason, &o.TotalMinor, &o.Currency); err != nil {
-			return nil, err
+	b.Queue(`SELECT id, status, coalesce(failure_reason, ''), coalesce(total_minor, 0), coalesce(currency, '')
+		FROM orders WHERE id = ANY($1)`, ids).Query(func(rows pgx.Rows) error {
+		for rows.Next() {
+			var id uuid.UUID
+			o := Outcome{Duplicate: true}
+			if err := rows.Scan(&id, &o.Status, &o.Reason, &o.TotalMinor, &o.Currency); err != nil {
+				return err
+			}
+			out[id] = o
 		}
-		out[id] = o
-	}
-	return out, rows.Err()
+		return rows.Err()
+	})
+	return out
 }
 
-// lockProducts locks every product of every order, in ascending id order
-// in one statement, so that concurrent transactions over the same products
-// cannot deadlock.
-func lockProducts(ctx context.Context, tx pgx.Tx, msgs []orderstream.Message) (map[int64]productRow, error) {
+// queueLock adds to b the lock of every product of every order, in
+// ascending id order in one statement, so that concurrent transactions
+// over the same products cannot deadlock; the map fills when b runs.
+func queueLock(b *pgx.Batch, msgs []orderstream.Message) map[int64]catalogevent.Product {
 	var ids []int64
 	for _, m := range msgs {
 		for _, it := range m.Items {
@@ -106,44 +130,25 @@ func lockProducts(ctx context.Context, tx pgx.Tx, msgs []orderstream.Message) (m
 		}
 	}
 	slices.Sort(ids)
-	rows, err := tx.Query(ctx, `SELECT id, price_minor, currency, active, stock FROM products
-		WHERE id = ANY($1) ORDER BY id FOR UPDATE`, slices.Compact(ids))
-	if err != nil {
-		return nil, fmt.Errorf("lock products: %w", err)
-	}
-	defer rows.Close()
-	out := make(map[int64]productRow, len(ids))
-	for rows.Next() {
-		var id int64
-		var r productRow
-		if err := rows.Scan(&id, &r.price, &r.currency, &r.active, &r.stock); err != nil {
-			return nil, err
+	ids = slices.Compact(ids)
+	out := make(map[int64]catalogevent.Product, len(ids))
+	b.Queue(`SELECT `+catalogevent.Columns+` FROM products
+		WHERE id = ANY($1) ORDER BY id FOR UPDATE`, ids).Query(func(rows pgx.Rows) error {
+		for rows.Next() {
+			r, err := catalogevent.Scan(rows)
+			if err != nil {
+				return err
+			}
+			out[r.ID] = r
 		}
-		out[id] = r
-	}
-	return out, rows.Err()
-}
-
-// applyStock takes the summed stock of every product through the shared
-// stock rule in one call, each product's catalogue event carrying the
-// trace of the first order that took from it.
-func applyStock(ctx context.Context, tx pgx.Tx, delta map[int64]int, traceparents map[int64]string) error {
-	if len(delta) == 0 {
-		return nil
-	}
-	changes := make([]stock.Change, 0, len(delta))
-	for id, d := range delta {
-		changes = append(changes, stock.Change{ProductID: id, Delta: d, Traceparent: traceparents[id]})
-	}
-	if _, err := stock.Apply(ctx, tx, changes); err != nil {
-		return fmt.Errorf("apply stock: %w", err) // cannot happen under the row locks
-	}
-	return nil
+		return rows.Err()
+	})
+	return out
 }
 
 // check decides an order from the locked rows: the first line that cannot
 // be served (in line order) names the reason.
-func check(items []orderstream.Item, products map[int64]productRow) Outcome {
+func check(items []orderstream.Item, products map[int64]catalogevent.Product) Outcome {
 	fail := func(reason, detail string) Outcome {
 		return Outcome{Status: orderstream.StatusFailed, Reason: reason, ReasonDetail: detail}
 	}
@@ -155,29 +160,25 @@ func check(items []orderstream.Item, products map[int64]productRow) Outcome {
 		switch {
 		case !ok:
 			return fail(orderstream.ReasonUnknownProduct, fmt.Sprintf("product %d does not exist", it.ProductID))
-		case !p.active:
+		case !p.Active:
 			return fail(orderstream.ReasonInactiveProduct, fmt.Sprintf("product %d is not for sale", it.ProductID))
-		case p.stock < need[it.ProductID]:
-			return fail(orderstream.ReasonInsufficientStock, fmt.Sprintf("product %d: %d requested, %d in stock", it.ProductID, need[it.ProductID], p.stock))
-		case out.Currency != "" && p.currency != out.Currency:
-			return fail(orderstream.ReasonMixedCurrency, fmt.Sprintf("product %d is priced in %s, the order in %s", it.ProductID, p.currency, out.Currency))
+		case p.Stock < need[it.ProductID]:
+			return fail(orderstream.ReasonInsufficientStock, fmt.Sprintf("product %d: %d requested, %d in stock", it.ProductID, need[it.ProductID], p.Stock))
+		case out.Currency != "" && p.Currency != out.Currency:
+			return fail(orderstream.ReasonMixedCurrency, fmt.Sprintf("product %d is priced in %s, the order in %s", it.ProductID, p.Currency, out.Currency))
 		}
-		out.Currency = p.currency
-		out.TotalMinor += p.price * int64(it.Quantity)
+		out.Currency = p.Currency
+		out.TotalMinor += p.PriceMinor * int64(it.Quantity)
 	}
 	return out
 }
 
-// insertOrders stores the new decisions (msgs[i] for i in fresh) and their
-// lines, two statements for the whole batch. Failed orders capture no
-// prices.
-func (p *Processor) insertOrders(ctx context.Context, tx pgx.Tx, msgs []orderstream.Message, outs []Outcome, fresh []int, products map[int64]productRow) error {
-	if len(fresh) == 0 {
-		return nil
-	}
+// queueOrders adds the new decisions (msgs[i] for i in fresh), their
+// timeline entries and their lines to b, one statement each for the whole
+// batch. Failed orders capture no prices.
+func (p *Processor) queueOrders(b *pgx.Batch, msgs []orderstream.Message, outs []Outcome, fresh []int, products map[int64]catalogevent.Product, now time.Time) {
 	var o orderColumns
 	var l lineColumns
-	now := time.Now()
 	for _, i := range fresh {
 		m, out := msgs[i], outs[i]
 		o.add(m, out, now)
@@ -185,25 +186,18 @@ func (p *Processor) insertOrders(ctx context.Context, tx pgx.Tx, msgs []orderstr
 			l.add(m.OrderID, n, it, out.Status == orderstream.StatusConfirmed, products[it.ProductID])
 		}
 	}
+	ignore := func(pgconn.CommandTag) error { return nil }
 	// A confirmed order must be paid within the payment window or
 	// order-worker's expiry gives its stock back.
-	if _, err := tx.Exec(ctx, `INSERT INTO orders (id, user_id, status, failure_reason, failure_detail, total_minor, currency, accepted_at,
+	b.Queue(`INSERT INTO orders (id, user_id, status, failure_reason, failure_detail, total_minor, currency, accepted_at,
 			processed_at, status_changed_at, payment_due_at)
 		SELECT i, u, s, r, d, t, c, a, $9::timestamptz, $9::timestamptz, CASE WHEN s = 'confirmed' THEN $10::timestamptz END
 		FROM unnest($1::uuid[], $2::bigint[], $3::text[], $4::text[], $5::text[], $6::bigint[], $7::text[], $8::timestamptz[]) AS o(i, u, s, r, d, t, c, a)`,
-		o.id, o.user, o.status, o.reason, o.detail, o.total, o.currency, o.accepted, now, now.Add(p.window())); err != nil {
-		return fmt.Errorf("insert %d orders: %w", len(fresh), err)
-	}
-	if err := lifecycle.Append(ctx, tx, o.events(msgs, fresh)); err != nil {
-		return err
-	}
-	// One statement for all lines (COPY would first describe the table: an extra round trip).
-	if _, err := tx.Exec(ctx, `INSERT INTO order_items (order_id, line, product_id, quantity, unit_price_minor, currency)
+		o.id, o.user, o.status, o.reason, o.detail, o.total, o.currency, o.accepted, now, now.Add(p.window())).Exec(ignore)
+	lifecycle.QueueAppend(b, o.events(msgs, fresh))
+	b.Queue(`INSERT INTO order_items (order_id, line, product_id, quantity, unit_price_minor, currency)
 		SELECT * FROM unnest($1::uuid[], $2::int[], $3::bigint[], $4::int[], $5::bigint[], $6::text[])`,
-		l.order, l.line, l.product, l.qty, l.price, l.currency); err != nil {
-		return fmt.Errorf("insert lines of %d orders: %w", len(fresh), err)
-	}
-	return nil
+		l.order, l.line, l.product, l.qty, l.price, l.currency).Exec(ignore)
 }
 
 type orderColumns struct {
@@ -249,11 +243,11 @@ type lineColumns struct {
 	currency []*string
 }
 
-func (c *lineColumns) add(order uuid.UUID, n int, it orderstream.Item, priced bool, p productRow) {
+func (c *lineColumns) add(order uuid.UUID, n int, it orderstream.Item, priced bool, p catalogevent.Product) {
 	var price *int64
 	var currency *string
 	if priced {
-		price, currency = &p.price, &p.currency
+		price, currency = &p.PriceMinor, &p.Currency
 	}
 	c.order, c.line, c.product = append(c.order, order), append(c.line, int32(n)), append(c.product, it.ProductID)
 	c.qty, c.price, c.currency = append(c.qty, int32(it.Quantity)), append(c.price, price), append(c.currency, currency)

@@ -11,6 +11,7 @@ import (
 	"github.com/google/uuid"
 	"github.com/jackc/pgx/v5/pgxpool"
 
+	"github.com/goshop-platform/shop/services/kernel/catalogevent"
 	"github.com/goshop-platform/shop/services/kernel/orderstream"
 	"github.com/goshop-platform/shop/services/kernel/schema/schematest"
 	"github.com/goshop-platform/shop/services/order-worker/internal/processor"
@@ -58,6 +59,36 @@ func (f *fixture) stock(id int64) (stock int, version int64) {
 	return stock, version
 }
 
+// eventsMatchRows: each product's newest catalogue event carries the
+// product exactly as the order transaction left the row (the decision
+// computes the snapshot from the locked row instead of reading it back).
+func (f *fixture) eventsMatchRows(ids ...int64) {
+	f.t.Helper()
+	ctx := context.Background()
+	for _, id := range ids {
+		var payload []byte
+		if err := f.db.QueryRow(ctx, `SELECT payload FROM catalog_outbox WHERE product_id = $1 ORDER BY id DESC LIMIT 1`, id).Scan(&payload); err != nil {
+			f.t.Fatal(err)
+		}
+		ev, err := catalogevent.Decode(payload)
+		if err != nil {
+			f.t.Fatal(err)
+		}
+		row, err := catalogevent.Scan(f.db.QueryRow(ctx, `SELECT `+catalogevent.Columns+` FROM products WHERE id = $1`, id))
+		if err != nil {
+			f.t.Fatal(err)
+		}
+		got, want := ev.Product, row
+		if !got.UpdatedAt.Equal(want.UpdatedAt) {
+			f.t.Errorf("product %d: event updated_at %v, row %v", id, got.UpdatedAt, want.UpdatedAt)
+		}
+		got.UpdatedAt, want.UpdatedAt = time.Time{}, time.Time{}
+		if got != want {
+			f.t.Errorf("product %d: event snapshot %+v, row %+v", id, got, want)
+		}
+	}
+}
+
 func (f *fixture) msg(lines ...orderstream.Item) orderstream.Message {
 	return orderstream.Message{OrderID: uuid.New(), UserID: f.user, Items: lines, AcceptedAt: time.Now().UTC()}
 }
@@ -86,6 +117,7 @@ func TestConfirmCapturesPricesAndTakesStock(t *testing.T) {
 	if lines != 2 || priced != 2 || events != 2 {
 		t.Fatalf("lines %d priced %d outbox events %d, want 2 2 2", lines, priced, events)
 	}
+	f.eventsMatchRows(a, b)
 	// Later price changes do not touch the captured price.
 	if _, err := f.db.Exec(ctx, "UPDATE products SET price_minor = 1 WHERE id = $1", a); err != nil {
 		t.Fatal(err)
