@@ -39,6 +39,7 @@ async function customerBuys(browser) {
 
   await page.goto(`${env.shop}/cart`) // a reload: cart and session both survive it
   await page.getByTestId('whoami').filter({ hasText: customer.email }).waitFor()
+  await page.getByTestId('cart-total').waitFor() // the view's code is loaded after the header
   assert.equal(await page.getByTestId('cart-line').count(), 1)
   assert.equal(await page.getByTestId('cart-total').innerText(), '€29.80')
   await shot(page, '03-cart')
