@@ -40,6 +40,7 @@ type Worker struct {
 	log      *slog.Logger
 	Relay    *notify.Relay
 	Expiry   *expiry.Sweeper
+	Waker    *processor.Waker // catalog-sync's wake-up after order commits
 	batcher  *processor.Batcher
 }
 
@@ -64,7 +65,9 @@ func New(ctx context.Context, spec workerconfig.Spec, log *slog.Logger) (*Worker
 		host, _ := os.Hostname()
 		name = host + "-" + strconv.Itoa(os.Getpid())
 	}
-	w.batcher = processor.NewBatcher(&processor.Processor{DB: db, PaymentWindow: spec.Payment.Window, Timeout: c.TransactionTimeout}, c.MaxOrdersPerTransaction, c.Transactions, cm.ObserveTransaction)
+	w.Waker = processor.NewWaker(db, log)
+	w.batcher = processor.NewBatcher(&processor.Processor{DB: db, PaymentWindow: spec.Payment.Window, Timeout: c.TransactionTimeout, Waker: w.Waker},
+		c.MaxOrdersPerTransaction, c.Transactions, cm.ObserveTransaction)
 	w.Consumer = consumer.New(rdb, w.batcher, consumer.Config{
 		Name: name, Concurrency: c.Concurrency, BatchSize: c.BatchSize, Block: c.Block, ClaimIdle: c.ClaimIdle,
 		ClaimInterval: c.ClaimInterval, MaxDeliveries: c.MaxDeliveries, ConsumerGCAfter: c.ConsumerGCAfter,
@@ -120,6 +123,10 @@ func (w *Worker) Run(ctx context.Context) error {
 	defer timers.Wait()
 	timers.Go(func() { w.Relay.Run(ctx) })
 	timers.Go(func() { w.Expiry.Run(ctx) })
+	// The wake-ups outlive ctx until the consumer has drained: the orders
+	// it decides meanwhile change stock too.
+	wakeCtx, stopWaking := context.WithCancel(context.WithoutCancel(ctx))
+	timers.Go(func() { w.Waker.Run(wakeCtx) })
 	errc := make(chan error, 2)
 	go func() { errc <- w.Server.Run(ctx) }()
 	go func() { errc <- w.Consumer.Run(ctx) }()
@@ -129,6 +136,7 @@ func (w *Worker) Run(ctx context.Context) error {
 			first = err
 		}
 	}
+	stopWaking()
 	if first != nil {
 		return fmt.Errorf("order-worker: %w", first)
 	}

@@ -28,6 +28,7 @@ func (p *Processor) decide(ctx context.Context, msgs []orderstream.Message) ([]O
 	outs := make([]Outcome, len(msgs))
 	ctx, cancel := p.bounded(ctx)
 	defer cancel()
+	var changed bool
 	err := pgx.BeginFunc(ctx, p.DB, func(tx pgx.Tx) error {
 		clear(outs)
 		decided, locked, err := read(ctx, tx, msgs)
@@ -53,8 +54,12 @@ func (p *Processor) decide(ctx context.Context, msgs []orderstream.Message) ([]O
 				changes = append(changes, stock.Change{ProductID: it.ProductID, Delta: -it.Quantity, Traceparent: m.Traceparent})
 			}
 		}
+		changed = len(changes) > 0
 		return p.write(ctx, tx, msgs, outs, fresh, locked, changes)
 	})
+	if err == nil && changed && p.Waker != nil {
+		p.Waker.Wake()
+	}
 	return outs, err
 }
 
@@ -73,6 +78,9 @@ func (p *Processor) write(ctx context.Context, tx pgx.Tx, msgs []orderstream.Mes
 	now := time.Now().Truncate(time.Microsecond) // what PostgreSQL stores
 	b := &pgx.Batch{}
 	if len(changes) > 0 {
+		if p.Waker != nil { // the outbox trigger leaves the wake-up to the Waker
+			b.Queue(`SELECT set_config('shop.catalog_notify', 'deferred', true)`).Exec(func(pgconn.CommandTag) error { return nil })
+		}
 		if _, err := stock.Queue(b, locked, changes, now); err != nil {
 			return fmt.Errorf("apply stock: %w", err) // cannot happen: check took the stock from the locked rows
 		}

@@ -45,6 +45,10 @@ type Processor struct {
 	// Timeout bounds each transaction (0: none); see
 	// workerconfig.Consumer.TransactionTimeout.
 	Timeout time.Duration
+	// Waker, when set, wakes catalog-sync after a transaction that changed
+	// stock has committed, and the transaction tells the outbox trigger not
+	// to (nil: the trigger notifies inside the transaction).
+	Waker *Waker
 }
 
 // bounded gives a transaction its deadline.
