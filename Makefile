@@ -21,13 +21,16 @@ STATICCHECK := $(TOOLS)/staticcheck-$(STATICCHECK_VERSION)/staticcheck
 # (go.dev/issue/75804, fixed in go1.27); a count has no deadline to race.
 FUZZTIME ?= 100000x
 
-.PHONY: help dev test system-packages lint vulncheck unit fuzz bench bench-smoke bench-run build images tools directus n8n jaeger stripe-mock kube-tools dashboards schemas clean-dev storefront-web
+.PHONY: help dev demo-incident test system-packages lint vulncheck unit fuzz bench bench-smoke bench-run build images tools directus n8n jaeger stripe-mock kube-tools dashboards schemas clean-dev storefront-web
 
 help: ## list the targets
 	@grep -hE '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-10s %s\n", $$1, $$2}'
 
 dev: ## run the whole shop locally (PostgreSQL, Redis, api, 2 order-workers, Directus, catalog-sync) without Docker
 	@scripts/dev.sh
+
+demo-incident: ## with make dev running: start order traffic, flip a fault (INCIDENT=slow-worker or poison), show where to watch and how to recover (docs/operations.md)
+	@scripts/demo-incident.sh
 
 test: system-packages lint vulncheck directus n8n jaeger stripe-mock kube-tools unit ## everything CI runs: lint, then unit + integration tests on real PostgreSQL, Redis, Directus, n8n, Prometheus and Jaeger, and the Helm charts on a real Kubernetes control plane
 

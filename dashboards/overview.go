@@ -92,5 +92,13 @@ func overview() (dashboard.Dashboard, error) {
 			q{"max(shop_catalog_outbox_pending" + sel("catalog-sync") + ")", "pending"})).
 		WithPanel(single("Catalogue sync lag p99", "From the product write to Directus confirming it.", "s",
 			q{quantile("0.99", "shop_catalog_sync_lag_seconds", sel("catalog-sync"), ""), "p99"})).
+		WithRow(row("Fault injection")).
+		WithPanel(graph("Fault injection", "1 while a fault-injection flag (spec.faults of api, order-worker or "+
+			"catalog-sync; docs/fault-injection.md) is on in any instance, 0 while it is off. Nothing should be on in "+
+			"production (alert ShopFaultInjectionActive).", "short",
+			q{"max by (flag) (shop_fault_injection_active" + sel("") + ")", "{{flag}}"}).Min(0).Max(1).Decimals(0)).
+		WithPanel(graph("Faults injected", "Attempts failed and work delayed on purpose per second, by flag: "+
+			"what the flags above are doing to the shop right now.", "ops",
+			q{"sum by (flag) (" + rate("shop_fault_injections_total", sel("")) + ")", "{{flag}}"})).
 		Build()
 }

@@ -138,6 +138,16 @@ export API_CORS_ALLOWED_ORIGINS=${API_CORS_ALLOWED_ORIGINS:-http://localhost:808
 export API_PAYMENTS_PROVIDER=${API_PAYMENTS_PROVIDER:-mock}
 [[ -f "$STATE/keys/dev-1.pem" ]] || { say "creating a JWT signing key in $STATE/keys"; "$ROOT/bin/api" gen-key --dir "$STATE/keys" --kid dev-1 >/dev/null; }
 
+# One config document per service, only for what may change while running
+# (spec.faults: docs/fault-injection.md; make demo-incident edits them): the
+# services reload an edited file without a restart. Everything else comes
+# from the environment above.
+for svc in api:APIConfig order-worker:OrderWorkerConfig catalog-sync:CatalogSyncConfig; do
+  f="$STATE/${svc%%:*}.yaml"
+  [[ -f $f ]] || printf 'apiVersion: shop.goshop.dev/v1alpha1\nkind: %s\nspec:\n  faults: {}\n' "${svc#*:}" >"$f"
+done
+export API_CONFIG=$STATE/api.yaml
+
 say "migrating the database"
 for i in $(seq 1 30); do "$ROOT/bin/api" migrate >/dev/null 2>"$STATE/migrate.err" && break; sleep 1
   [[ $i == 30 ]] && { cat "$STATE/migrate.err"; die "migration failed; is PostgreSQL reachable at $DATABASE_URL?"; }; done
@@ -159,7 +169,7 @@ done
 for i in 1 2; do
   port=$((8079 + 2 * i))
   say "starting order-worker $i (admin http://127.0.0.1:$port, logs: $STATE/order-worker-$i.log)"
-  WORKER_DATABASE_URL=$DATABASE_URL WORKER_REDIS_URL=$REDIS_URL WORKER_HTTP_ADDR=127.0.0.1:$port \
+  WORKER_CONFIG=$STATE/order-worker.yaml WORKER_DATABASE_URL=$DATABASE_URL WORKER_REDIS_URL=$REDIS_URL WORKER_HTTP_ADDR=127.0.0.1:$port \
     WORKER_HTTP_DRAIN_DELAY=0s WORKER_CONSUMER_NAME=dev-worker-$i \
     "$ROOT/bin/order-worker" serve >>"$STATE/order-worker-$i.log" 2>&1 &
   PIDS+=($!)
@@ -242,7 +252,7 @@ if [[ -z "${SKIP_DIRECTUS:-}" ]]; then
     SYNC_TARGET=directus
     if [[ -n "${N8N:-}" ]]; then start_n8n; SYNC_TARGET=n8n; fi
     say "starting catalog-sync, target $SYNC_TARGET (admin http://127.0.0.1:8082, logs: $STATE/catalog-sync.log)"
-    SYNC_TARGET=$SYNC_TARGET SYNC_N8N_WEBHOOK_URL=http://127.0.0.1:5678/webhook/catalog-sync SYNC_DATABASE_URL=$DATABASE_URL SYNC_DIRECTUS_URL=http://127.0.0.1:$DIRECTUS_PORT \
+    SYNC_CONFIG=$STATE/catalog-sync.yaml SYNC_TARGET=$SYNC_TARGET SYNC_N8N_WEBHOOK_URL=http://127.0.0.1:5678/webhook/catalog-sync SYNC_DATABASE_URL=$DATABASE_URL SYNC_DIRECTUS_URL=http://127.0.0.1:$DIRECTUS_PORT \
       SYNC_DIRECTUS_TOKEN=$SYNC_TOKEN SYNC_DIRECTUS_ADMIN_TOKEN=$DIRECTUS_ADMIN_TOKEN \
       SYNC_HTTP_ADDR=127.0.0.1:8082 SYNC_HTTP_DRAIN_DELAY=0s \
       "$ROOT/bin/catalog-sync" serve >>"$STATE/catalog-sync.log" 2>&1 &
@@ -276,6 +286,9 @@ ${DIRECTUS_LINE:-  Directus     not started}
 ${OBSERVABILITY_LINES:-  Prometheus   not started (SKIP_OBSERVABILITY)}
   PostgreSQL   $DATABASE_URL
   Redis        $REDIS_URL
+
+  console      http://127.0.0.1:$SHOP_PORT/admin/queues (dead letters, pauses, catalogue sync: docs/operations.md)
+  faults       off; edit spec.faults in $STATE/{api,order-worker,catalog-sync}.yaml (reloaded live), or: make demo-incident
 
   admin        $ADMIN_EMAIL / $ADMIN_PASSWORD
   customer     $CUSTOMER_EMAIL / $CUSTOMER_PASSWORD

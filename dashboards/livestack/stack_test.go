@@ -18,8 +18,10 @@ type stack struct {
 	prometheus        string // base URL
 	promStart         time.Time
 	jaeger            *testenv.JaegerServer
+	directus          *testenv.DirectusServer
 	directusURL       string
 	redisURL          string
+	workerConfig      string // the worker's config document (hot reloaded)
 }
 
 // The "done when": on a live stack after a short burst, every
@@ -41,6 +43,7 @@ func TestDashboardsAlertsAndTracesOnALiveStack(t *testing.T) {
 	t.Run("order trace spans api and order-worker", func(t *testing.T) { checkOrderTrace(t, s, l.orderTraceID) })
 	t.Run("order trace has Postgres and Redis client spans", func(t *testing.T) { checkClientSpans(t, s, l.orderTraceID) })
 	t.Run("product write trace reaches catalog-sync's Directus call", func(t *testing.T) { checkProductTrace(t, s, l.productTraceID) })
+	t.Run("alerts fire on injected faults and clear after the console's actions", func(t *testing.T) { checkIncidents(t, s) })
 	t.Logf("total %s", time.Since(began).Round(100*time.Millisecond))
 }
 
@@ -52,7 +55,9 @@ func startStack(t *testing.T) *stack {
 	bins := buildServices(t)
 	s := &stack{jaeger: testenv.Jaeger(t), redisURL: testenv.Redis(t)}
 	d := testenv.Directus(t)
-	s.directusURL = d.URL
+	s.directus, s.directusURL = d, d.URL
+	s.workerConfig = filepath.Join(t.TempDir(), "order-worker.yaml")
+	setWorkerFaults(t, s, "{}")
 	db := schematest.MigratedDatabase(t)
 
 	keys := filepath.Join(t.TempDir(), "keys")
@@ -66,10 +71,11 @@ func startStack(t *testing.T) *stack {
 		"API_DATABASE_URL="+db, "API_REDIS_URL="+s.redisURL,
 		"API_AUTH_KEYS_DIR="+keys, "API_AUTH_ACTIVE_KEY_ID=k1",
 		"API_AUTH_PASSWORD_MEMORY_KB=1024", "API_AUTH_PASSWORD_ITERATIONS=1",
-		"API_AUTH_BOOTSTRAP_ADMIN_EMAIL="+adminEmail, "API_AUTH_BOOTSTRAP_ADMIN_PASSWORD="+adminPassword)
+		"API_AUTH_BOOTSTRAP_ADMIN_EMAIL="+adminEmail, "API_AUTH_BOOTSTRAP_ADMIN_PASSWORD="+adminPassword,
+		"API_RATE_LIMIT_REGISTER_PER_IP=1000", "API_RATE_LIMIT_ORDERS_PER_USER=100000")
 	s.worker = startService(t, "order-worker", bins["order-worker"], "WORKER", tracing,
 		"WORKER_TELEMETRY_OTLP_ENDPOINT="+s.jaeger.OTLPEndpoint,
-		"WORKER_DATABASE_URL="+db, "WORKER_REDIS_URL="+s.redisURL,
+		"WORKER_CONFIG="+s.workerConfig, "WORKER_DATABASE_URL="+db, "WORKER_REDIS_URL="+s.redisURL,
 		"WORKER_CONSUMER_BLOCK=200ms", "WORKER_NOTIFIER_KIND=none", "WORKER_CONSUMER_NAME=livestack-1")
 	s.sync = startService(t, "catalog-sync", bins["catalog-sync"], "SYNC", tracing,
 		"SYNC_TELEMETRY_OTLP_ENDPOINT="+s.jaeger.OTLPEndpoint,

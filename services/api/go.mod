@@ -20,6 +20,11 @@ require (
 )
 
 require (
+	github.com/open-feature/go-sdk v1.20.0 // indirect
+	go.uber.org/mock v0.6.0 // indirect
+)
+
+require (
 	github.com/bahlo/generic-list-go v0.2.0 // indirect
 	github.com/basgys/goxml2json v1.1.1-0.20231018121955-e66ee54ceaad // indirect
 	github.com/beorn7/perks v1.0.1 // indirect

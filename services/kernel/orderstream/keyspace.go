@@ -94,6 +94,10 @@ func (k Keyspace) Stream(p int) string { return k.name(Stream, p) }
 // DeadLetters is partition p's dead-letter stream.
 func (k Keyspace) DeadLetters(p int) string { return k.name(DeadLetters, p) }
 
+// Discarded is partition p's stream of dead letters an admin discarded
+// (kept for the configured retention, never silently deleted).
+func (k Keyspace) Discarded(p int) string { return k.name(Discarded, p) }
+
 // PendingKey is the Redis hash holding an accepted order's fields until
 // order-worker has decided it (api writes it with the stream entry).
 func (k Keyspace) PendingKey(p int, id uuid.UUID) string {

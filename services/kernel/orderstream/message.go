@@ -22,6 +22,7 @@ const (
 	Stream        = "new_orders"
 	Group         = "order-worker"
 	DeadLetters   = "new_orders:dead"
+	Discarded     = "new_orders:discarded"
 	StatusChannel = "order_status"
 	SchemaVersion = 1
 )

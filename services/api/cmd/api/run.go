@@ -89,10 +89,14 @@ func serve(ctx context.Context, path string, doc *config.Document[apiconfig.Spec
 		log.Warn("bootstrap admin not created yet", "err", err)
 	}
 	go func() {
-		// Only the log level is safe to change while running; everything
-		// else is read once and needs a restart (the chart rolls pods on change).
+		// Only the log level and the fault-injection flags are safe to change
+		// while running; everything else is read once and needs a restart
+		// (the chart rolls pods on change).
 		_ = apiconfig.Loader.Watch(ctx, path, log, func(d *config.Document[apiconfig.Spec]) {
 			telemetry.Reload(log, level, d.Spec.Telemetry.LogLevel)
+			if err := a.ApplyFaults(d.Spec.Faults); err != nil {
+				log.Error("fault-injection flags not applied", "err", err)
+			}
 		})
 	}()
 	return a.Run(ctx)

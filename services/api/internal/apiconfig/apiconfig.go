@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/goshop-platform/shop/services/platform/config"
+	"github.com/goshop-platform/shop/services/platform/faults"
 	"github.com/goshop-platform/shop/services/platform/httpserver"
 	"github.com/goshop-platform/shop/services/platform/postgres"
 	"github.com/goshop-platform/shop/services/platform/redisconn"
@@ -28,9 +29,26 @@ type Spec struct {
 	Orders    Orders            `json:"orders"`
 	Payments  Payments          `json:"payments"`
 	CORS      CORS              `json:"cors"`
+	// Operations tunes the admin console's actions (dead letters, pauses).
+	Operations Operations `json:"operations"`
 	// TrustedProxies are CIDRs whose X-Forwarded-For is believed when
 	// finding the client address for rate limits.
 	TrustedProxies []string `json:"trustedProxies"`
+	// Faults injects faults on purpose (hot-reloaded; all off by default).
+	Faults Faults `json:"faults"`
+}
+
+// Faults are the api's fault-injection flags (docs/fault-injection.md), for
+// exercising latency alerts and the payment funnel on a test stack; keep
+// them 0 in production. Both follow edits of the file without a restart.
+type Faults struct {
+	// IntakeLatency is added to POST /api/v1/orders before the order is
+	// put on the stream (flag intake-latency).
+	IntakeLatency time.Duration `json:"intakeLatency"`
+	// PaymentDeclineRatio is the share of payment attempts (0..1) declined
+	// without asking the provider, with reason injected_decline (flag
+	// payment-decline-ratio); recorded like any decline.
+	PaymentDeclineRatio float64 `json:"paymentDeclineRatio" jsonschema:"minimum=0,maximum=1"`
 }
 
 // Auth configures tokens and passwords.
@@ -133,6 +151,18 @@ const (
 	DurabilityReplica = "replica"
 )
 
+// Operations tunes what the admin operations API keeps and how fast every
+// replica sees a pause.
+type Operations struct {
+	// DiscardedRetention is how long a discarded dead letter is kept (in
+	// new_orders:discarded) before it is trimmed; dead letters that nobody
+	// acted on are never trimmed.
+	DiscardedRetention time.Duration `json:"discardedRetention"`
+	// ControlRefresh is how often a replica re-reads the pause switches from
+	// Redis: an intake pause reaches every replica within this time.
+	ControlRefresh time.Duration `json:"controlRefresh"`
+}
+
 // CORS lists the browser origins (storefront, Appsmith) allowed to call the api.
 type CORS struct {
 	AllowedOrigins []string `json:"allowedOrigins" jsonschema:"pattern=^https?://[^/]+/?$"`
@@ -165,6 +195,7 @@ func Defaults() Spec {
 		Payments: Payments{Provider: "mock", Mock: Mock{ProcessingDelay: 3 * time.Second}, Stripe: Stripe{Timeout: 20 * time.Second},
 			SweepInterval: 2 * time.Second, RecheckAfter: 5 * time.Second},
 		CORS:           CORS{AllowedOrigins: []string{"http://localhost:8088"}},
+		Operations:     Operations{DiscardedRetention: 30 * 24 * time.Hour, ControlRefresh: time.Second},
 		TrustedProxies: []string{},
 	}
 }
@@ -202,6 +233,11 @@ func (s *Spec) Validate() config.FieldErrors {
 	s.Orders.validateDurability(s.Redis.ReadTimeout, errs.Add)
 	s.Payments.validate(errs.Add)
 	errs.Check(s.Orders.LiveHeartbeat >= time.Second && s.Orders.LiveHeartbeat <= 5*time.Minute, "spec.orders.liveHeartbeat", "must be between 1s and 5m")
+	errs.Check(s.Operations.DiscardedRetention >= time.Hour, "spec.operations.discardedRetention", "must be at least 1h")
+	errs.Check(s.Operations.ControlRefresh >= 100*time.Millisecond && s.Operations.ControlRefresh <= time.Minute, "spec.operations.controlRefresh", "must be between 100ms and 1m")
+	errs.Check(s.Faults.IntakeLatency >= 0 && s.Faults.IntakeLatency <= faults.MaxDelay, "spec.faults.intakeLatency",
+		"must be between 0s and "+faults.MaxDelay.String())
+	errs.Check(s.Faults.PaymentDeclineRatio >= 0 && s.Faults.PaymentDeclineRatio <= 1, "spec.faults.paymentDeclineRatio", "must be between 0 and 1")
 	for i, o := range s.CORS.AllowedOrigins {
 		u, err := url.Parse(o)
 		if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" || (u.Path != "" && u.Path != "/") {

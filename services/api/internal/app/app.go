@@ -14,19 +14,23 @@ import (
 	"sync"
 
 	"github.com/jackc/pgx/v5/pgxpool"
+	"github.com/prometheus/client_golang/prometheus"
 	"github.com/redis/go-redis/v9"
 
 	"github.com/goshop-platform/shop/services/api/internal/apiconfig"
 	"github.com/goshop-platform/shop/services/api/internal/auth"
 	"github.com/goshop-platform/shop/services/api/internal/httpapi"
 	"github.com/goshop-platform/shop/services/api/internal/livestatus"
+	"github.com/goshop-platform/shop/services/api/internal/operations"
 	"github.com/goshop-platform/shop/services/api/internal/order"
 	"github.com/goshop-platform/shop/services/api/internal/payment"
 	"github.com/goshop-platform/shop/services/api/internal/product"
 	"github.com/goshop-platform/shop/services/api/internal/ratelimit"
 	"github.com/goshop-platform/shop/services/api/openapi"
 	"github.com/goshop-platform/shop/services/kernel/orderstream"
+	"github.com/goshop-platform/shop/services/kernel/pause"
 	"github.com/goshop-platform/shop/services/platform/config"
+	"github.com/goshop-platform/shop/services/platform/faults"
 	"github.com/goshop-platform/shop/services/platform/httpserver"
 	"github.com/goshop-platform/shop/services/platform/postgres"
 	"github.com/goshop-platform/shop/services/platform/redisconn"
@@ -44,8 +48,18 @@ type App struct {
 	Live *livestatus.Hub
 	// Sweep settles payments and refunds a crash or a silent provider left open.
 	Sweep *payment.Sweep
-	log   *slog.Logger
+	// IntakePause follows the operator's intake switch while the server runs.
+	IntakePause *pause.Watcher
+	// Faults are the fault-injection flags of spec.faults (ApplyFaults).
+	Faults *faults.Set
+	log    *slog.Logger
 }
+
+// Fault-injection flags (docs/fault-injection.md).
+const (
+	FlagIntakeLatency       = "intake-latency"
+	FlagPaymentDeclineRatio = "payment-decline-ratio"
+)
 
 // New builds the service. It does not wait for Postgres or Redis; /readyz
 // reports them.
@@ -61,15 +75,19 @@ func New(ctx context.Context, doc *config.Document[apiconfig.Spec], log *slog.Lo
 		return nil, err
 	}
 	a := &App{DB: db, Redis: rdb, log: log}
-	if err := a.wire(doc, log); err != nil {
+	if err := a.wire(ctx, doc, log); err != nil {
 		a.Close()
 		return nil, err
 	}
 	return a, nil
 }
 
-func (a *App) wire(doc *config.Document[apiconfig.Spec], log *slog.Logger) error {
+func (a *App) wire(ctx context.Context, doc *config.Document[apiconfig.Spec], log *slog.Logger) error {
 	spec := doc.Spec
+	metrics := telemetry.NewMetrics()
+	if err := a.wireFaults(ctx, spec.Faults, metrics.Registry, log); err != nil {
+		return err
+	}
 	keys, err := auth.LoadKeys(spec.Auth.KeysDir, spec.Auth.ActiveKeyID)
 	if err != nil {
 		return err
@@ -96,7 +114,7 @@ func (a *App) wire(doc *config.Document[apiconfig.Spec], log *slog.Logger) error
 	rl := spec.RateLimit
 	api := &httpapi.API{
 		Log: log, Auth: a.Auth, Products: product.Store{DB: a.DB},
-		Intake: order.NewIntake(queue), Orders: order.Reader{Store: order.Store{DB: a.DB}, Queue: queue},
+		Intake: order.NewIntake(latentQueue{Queue: queue, latency: a.Faults.Delay(FlagIntakeLatency)}), Orders: order.Reader{Store: order.Store{DB: a.DB}, Queue: queue},
 		LoginPerIP:            ratelimit.New(a.Redis, "login:ip", rl.LoginPerIP, rl.LoginWindow),
 		LoginPerAcct:          ratelimit.New(a.Redis, "login:account", rl.LoginPerAccount, rl.LoginWindow),
 		RegisterPerIP:         ratelimit.New(a.Redis, "register:ip", rl.RegisterPerIP, rl.RegisterWindow),
@@ -108,17 +126,71 @@ func (a *App) wire(doc *config.Document[apiconfig.Spec], log *slog.Logger) error
 		LiveHeartbeat:         spec.Orders.LiveHeartbeat,
 		MaxLiveStreamsPerUser: spec.Orders.MaxLiveStreamsPerUser,
 	}
-	metrics := telemetry.NewMetrics()
 	api.RegisterMetrics(metrics.Registry)
+	a.wireOperations(api, spec, metrics.Registry, log)
 	if err := a.wirePayments(api, spec, metrics.Registry, log); err != nil {
 		return err
 	}
+	a.Sweep.Service.DeclineFault = a.Faults.Ratio(FlagPaymentDeclineRatio) // the payment service wirePayments made
 	a.Server = httpserver.New(spec.HTTP, log, metrics,
 		httpserver.Check{Name: "postgres", Func: func(ctx context.Context) error { return a.DB.Ping(ctx) }},
 		httpserver.Check{Name: "redis", Func: func(ctx context.Context) error { return a.Redis.Ping(ctx).Err() }},
 	)
 	api.Mount(a.Server.Router)
 	return nil
+}
+
+// wireOperations gives the api the admin console's service and the intake
+// switch, whose state is exported as shop_order_intake_paused.
+func (a *App) wireOperations(api *httpapi.API, spec apiconfig.Spec, reg prometheus.Registerer, log *slog.Logger) {
+	api.Operations = &operations.Service{DB: a.DB, RDB: a.Redis, Keys: orderKeys(spec.Redis),
+		Retention: spec.Operations.DiscardedRetention, Log: log.With("component", "operations")}
+	a.IntakePause = pause.NewWatcher(a.Redis, pause.Intake, spec.Operations.ControlRefresh, log)
+	paused := prometheus.NewGauge(prometheus.GaugeOpts{Name: "shop_order_intake_paused",
+		Help: "1 while an operator has paused order intake (POST /api/v1/orders answers 503), as this replica last read it."})
+	reg.MustRegister(paused)
+	a.IntakePause.OnChange = func(s pause.State) {
+		if s.Paused {
+			paused.Set(1)
+		} else {
+			paused.Set(0)
+		}
+	}
+	api.IntakePause = a.IntakePause
+}
+
+// wireFaults declares the api's fault-injection flags (exported as
+// shop_fault_injection_active) and sets them from the configuration.
+func (a *App) wireFaults(ctx context.Context, f apiconfig.Faults, reg prometheus.Registerer, log *slog.Logger) error {
+	var err error
+	a.Faults, err = faults.New(ctx, "api", []faults.Flag{
+		{Name: FlagIntakeLatency, Field: "spec.faults.intakeLatency", Kind: faults.Delay},
+		{Name: FlagPaymentDeclineRatio, Field: "spec.faults.paymentDeclineRatio", Kind: faults.Ratio},
+	}, reg, log)
+	if err != nil {
+		return err
+	}
+	return a.ApplyFaults(f)
+}
+
+// ApplyFaults sets the fault-injection flags to f (at start and on every
+// configuration reload).
+func (a *App) ApplyFaults(f apiconfig.Faults) error {
+	return a.Faults.Update(faults.Values{FlagIntakeLatency: f.IntakeLatency, FlagPaymentDeclineRatio: f.PaymentDeclineRatio})
+}
+
+// latentQueue is the intake's queue with spec.faults.intakeLatency added
+// before each order goes on the stream.
+type latentQueue struct {
+	order.Queue
+	latency faults.DelayFlag
+}
+
+func (q latentQueue) Enqueue(ctx context.Context, msg orderstream.Message, idemKey, bodyHash string) (*order.Accepted, string, error) {
+	if err := q.latency.Wait(ctx); err != nil {
+		return nil, "", err
+	}
+	return q.Queue.Enqueue(ctx, msg, idemKey, bodyHash)
 }
 
 // BootstrapAdmin creates the configured admin account if it is missing.
@@ -154,6 +226,7 @@ func (a *App) withLiveStatus(ctx context.Context, serve func() error) error {
 	var bg sync.WaitGroup
 	bg.Go(func() { a.Live.Run(hubCtx) })
 	bg.Go(func() { a.Sweep.Run(hubCtx) })
+	bg.Go(func() { a.IntakePause.Run(hubCtx) })
 	err := serve()
 	stop()
 	bg.Wait()
@@ -162,6 +235,9 @@ func (a *App) withLiveStatus(ctx context.Context, serve func() error) error {
 
 // Close releases the pools.
 func (a *App) Close() {
+	if a.Faults != nil {
+		_ = a.Faults.Close(context.Background())
+	}
 	a.DB.Close()
 	_ = a.Redis.Close()
 }

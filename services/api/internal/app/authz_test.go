@@ -40,7 +40,7 @@ func TestAuthorizationMatrix(t *testing.T) {
 					t.Errorf("%s as %s: %d", key, who.name, status)
 				case who.token == "" && secured && status != http.StatusUnauthorized:
 					t.Errorf("%s anonymously: %d, want 401", key, status)
-				case who.name == "customer" && adminOnly[key] && status != http.StatusForbidden:
+				case who.name == "customer" && (adminOnly[key] || strings.HasPrefix(path, "/api/v1/admin/")) && status != http.StatusForbidden:
 					t.Errorf("%s as customer: %d, want 403", key, status)
 				case who.name == "admin" && (status == http.StatusUnauthorized || status == http.StatusForbidden):
 					t.Errorf("%s as admin: %d", key, status)

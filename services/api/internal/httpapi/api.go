@@ -18,9 +18,11 @@ import (
 
 	"github.com/goshop-platform/shop/services/api/internal/auth"
 	"github.com/goshop-platform/shop/services/api/internal/livestatus"
+	"github.com/goshop-platform/shop/services/api/internal/operations"
 	"github.com/goshop-platform/shop/services/api/internal/order"
 	"github.com/goshop-platform/shop/services/api/internal/product"
 	"github.com/goshop-platform/shop/services/api/internal/ratelimit"
+	"github.com/goshop-platform/shop/services/kernel/pause"
 )
 
 // API holds what the handlers need.
@@ -42,6 +44,10 @@ type API struct {
 	TrustedProxies []netip.Prefix
 	OpenAPIJSON    []byte
 	Live           LiveStatus
+	// Operations runs the admin console's reads and audited actions.
+	Operations *operations.Service
+	// IntakePause is the operator's intake switch; nil never pauses.
+	IntakePause *pause.Watcher
 	// LiveHeartbeat is the interval of keep-alive comments on live status
 	// streams (default 15s), below the idle timeouts of proxies.
 	LiveHeartbeat time.Duration
@@ -91,7 +97,7 @@ func (a *API) Mount(r chi.Router) {
 		r.Group(func(r chi.Router) {
 			r.Use(a.authenticate)
 			r.Get("/me", a.handle(a.me))
-			r.Post("/orders", a.handle(a.placeOrder))
+			r.With(a.intakeOpen).Post("/orders", a.handle(a.placeOrder))
 			r.Get("/orders", a.handle(a.listOrders))
 			r.Get("/orders/{id}", a.handle(a.getOrder))
 			r.Get("/orders/{id}/events", a.handle(a.orderEvents))
@@ -105,6 +111,7 @@ func (a *API) Mount(r chi.Router) {
 				r.Put("/products/{id}", a.handle(a.replaceProduct))
 				r.Delete("/products/{id}", a.handle(a.archiveProduct))
 				r.Post("/products/{id}/stock-adjustments", a.handle(a.adjustStock))
+				r.Route("/admin", a.mountAdmin)
 			})
 		})
 	})

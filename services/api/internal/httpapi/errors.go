@@ -7,9 +7,11 @@ import (
 
 	"github.com/goshop-platform/shop/services/api/internal/auth"
 	"github.com/goshop-platform/shop/services/api/internal/livestatus"
+	"github.com/goshop-platform/shop/services/api/internal/operations"
 	"github.com/goshop-platform/shop/services/api/internal/order"
 	"github.com/goshop-platform/shop/services/api/internal/payment"
 	"github.com/goshop-platform/shop/services/api/internal/product"
+	"github.com/goshop-platform/shop/services/kernel/deadletter"
 	"github.com/goshop-platform/shop/services/kernel/lifecycle"
 	"github.com/goshop-platform/shop/services/kernel/stock"
 	"github.com/goshop-platform/shop/services/platform/postgres"
@@ -55,7 +57,8 @@ func (a *API) fail(w http.ResponseWriter, r *http.Request, err error) {
 	case errors.Is(err, auth.ErrUserNotFound):
 		w.Header().Set("WWW-Authenticate", `Bearer realm="shop", error="invalid_token"`)
 		p = problem.New(http.StatusUnauthorized, "unauthenticated", "the account of this token no longer exists")
-	case errors.Is(err, product.ErrNotFound), errors.Is(err, order.ErrNotFound), errors.Is(err, lifecycle.ErrNotFound):
+	case errors.Is(err, product.ErrNotFound), errors.Is(err, order.ErrNotFound), errors.Is(err, lifecycle.ErrNotFound),
+		errors.Is(err, operations.ErrNotFound), errors.Is(err, deadletter.ErrNotFound):
 		p = problem.New(http.StatusNotFound, "not-found", err.Error())
 	case errors.Is(err, product.ErrVersionMismatch):
 		p = problem.New(http.StatusPreconditionFailed, "stale-version", "the product changed since you read it; GET it again and retry with the new ETag")

@@ -24,7 +24,7 @@ func NewMetrics(reg prometheus.Registerer, provider string) *Metrics {
 	reg.MustRegister(m.payments, m.refunds, m.timeToPay)
 	m.payments.WithLabelValues(provider, Succeeded, "")
 	m.payments.WithLabelValues(provider, Processing, "")
-	for _, r := range []string{ReasonDeclined, ReasonInsufficientFunds, ReasonExpiredCard, ReasonInvalidMethod, ReasonAbandoned} {
+	for _, r := range []string{ReasonDeclined, ReasonInsufficientFunds, ReasonExpiredCard, ReasonInvalidMethod, ReasonAbandoned, ReasonInjected} {
 		m.payments.WithLabelValues(provider, Failed, r)
 	}
 	m.refunds.WithLabelValues(provider, "succeeded")

@@ -21,6 +21,9 @@ const (
 	ReasonExpiredCard       = "expired_card"
 	ReasonInvalidMethod     = "invalid_payment_method"
 	ReasonAbandoned         = "abandoned" // no answer from the provider was ever recorded, and it cannot be asked again
+	// ReasonInjected: declined on purpose by fault injection
+	// (spec.faults.paymentDeclineRatio); the provider was never asked.
+	ReasonInjected = "injected_decline"
 )
 
 // Charge asks a provider for money. Key is the idempotency key: the same

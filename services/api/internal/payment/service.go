@@ -61,6 +61,16 @@ type Service struct {
 	Metrics  *Metrics
 	// Counted counts an order transition (to, by whom: customer or provider).
 	Counted func(to, by string)
+	// DeclineFault, when it hits, declines an attempt without asking the
+	// provider (fault injection: spec.faults.paymentDeclineRatio); nil
+	// never does.
+	DeclineFault Fault
+}
+
+// Fault decides whether one attempt fails on purpose (fault injection,
+// docs/fault-injection.md).
+type Fault interface {
+	Hit(ctx context.Context) bool
 }
 
 // Pay is a customer's request to pay an order.
@@ -83,8 +93,17 @@ func (s *Service) Pay(ctx context.Context, req Pay) (Payment, error) {
 			return Payment{}, err
 		}
 	}
-	p, err := s.begin(ctx, req)
+	p, created, err := s.begin(ctx, req)
 	if err != nil || (p.Status != Pending) {
+		return p, s.outcome(p, err)
+	}
+	cause := lifecycle.Cause{Actor: lifecycle.Customer(req.UserID), Traceparent: req.Traceparent}
+	// Only an attempt this request created can be declined on purpose: a
+	// pending one found under the same key may have reached the provider.
+	if created && s.DeclineFault != nil && s.DeclineFault.Hit(ctx) {
+		// Recorded and never charged: the attempt settles as a declined
+		// card does (timeline, metrics), with a reason that says why.
+		p, err = s.Settle(ctx, p.ID, Result{Status: Failed, Reason: ReasonInjected}, cause)
 		return p, s.outcome(p, err)
 	}
 	res, err := s.Provider.Charge(ctx, Charge{Key: p.ID.String(), OrderID: p.OrderID, AmountMinor: p.AmountMinor,
@@ -95,7 +114,7 @@ func (s *Service) Pay(ctx context.Context, req Pay) (Payment, error) {
 	if err != nil {
 		return p, fmt.Errorf("%w: %v", ErrUnknownOutcome, err)
 	}
-	p, err = s.Settle(ctx, p.ID, res, lifecycle.Cause{Actor: lifecycle.Customer(req.UserID), Traceparent: req.Traceparent})
+	p, err = s.Settle(ctx, p.ID, res, cause)
 	return p, s.outcome(p, err)
 }
 
@@ -109,10 +128,10 @@ func (s *Service) outcome(p Payment, err error) error {
 	return err
 }
 
-// begin records a new attempt, or returns the attempt of the same key.
-func (s *Service) begin(ctx context.Context, req Pay) (Payment, error) {
-	var p Payment
-	err := pgx.BeginFunc(ctx, s.DB, func(tx pgx.Tx) error {
+// begin records a new attempt (created), or returns the attempt of the
+// same key.
+func (s *Service) begin(ctx context.Context, req Pay) (p Payment, created bool, err error) {
+	err = pgx.BeginFunc(ctx, s.DB, func(tx pgx.Tx) error {
 		o, err := lifecycle.Lock(ctx, tx, req.OrderID)
 		if errors.Is(err, lifecycle.ErrNotFound) || (err == nil && o.UserID != req.UserID) {
 			return lifecycle.ErrNotFound
@@ -139,9 +158,10 @@ func (s *Service) begin(ctx context.Context, req Pay) (Payment, error) {
 		_, err = tx.Exec(ctx, `INSERT INTO payments (id, order_id, provider, idempotency_key, status, amount_minor, currency, method_ref)
 			VALUES ($1, $2, $3, $4, 'pending', $5, $6, $7)`,
 			p.ID, p.OrderID, s.Provider.Name(), req.Key, p.AmountMinor, p.Currency, s.Provider.Retainable(req.Method))
+		created = err == nil
 		return err
 	})
-	return p, err
+	return p, created && err == nil, err
 }
 
 const selectPayment = `SELECT p.id, p.order_id, p.status, coalesce(p.failure_reason, ''), p.amount_minor, p.currency,

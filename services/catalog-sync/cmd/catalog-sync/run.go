@@ -88,12 +88,16 @@ func serve(ctx context.Context, path string, doc *config.Document[syncconfig.Spe
 	}
 	defer s.Close()
 	go func() {
-		// Only the log level and the relay's flush interval are safe to
-		// change while running; the rest needs a restart.
+		// Only the log level, the relay's flush interval and the
+		// fault-injection flags are safe to change while running; the rest
+		// needs a restart.
 		_ = syncconfig.Loader.Watch(ctx, path, log, func(d *config.Document[syncconfig.Spec]) {
 			telemetry.Reload(log, level, d.Spec.Telemetry.LogLevel)
 			s.Relay.SetFlushInterval(d.Spec.Relay.FlushInterval)
 			log.Info("relay flush interval set", "flush_interval", d.Spec.Relay.FlushInterval)
+			if err := s.ApplyFaults(d.Spec.Faults); err != nil {
+				log.Error("fault-injection flags not applied", "err", err)
+			}
 		})
 	}()
 	return s.Run(ctx)

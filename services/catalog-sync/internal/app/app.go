@@ -9,6 +9,8 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"os"
+	"strconv"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -21,6 +23,7 @@ import (
 	"github.com/goshop-platform/shop/services/catalog-sync/internal/reconcile"
 	"github.com/goshop-platform/shop/services/catalog-sync/internal/relay"
 	"github.com/goshop-platform/shop/services/catalog-sync/internal/syncconfig"
+	"github.com/goshop-platform/shop/services/platform/faults"
 	"github.com/goshop-platform/shop/services/platform/httpserver"
 	"github.com/goshop-platform/shop/services/platform/postgres"
 	"github.com/goshop-platform/shop/services/platform/telemetry"
@@ -33,9 +36,12 @@ type Syncer struct {
 	Relay      *relay.Relay
 	Reconciler *reconcile.Reconciler
 	Server     *httpserver.Server
+	Faults     *faults.Set // the fault-injection flags of spec.faults (ApplyFaults)
 	spec       syncconfig.Spec
 	log        *slog.Logger
 	schemaOK   atomic.Bool
+	// reconcileMu keeps the periodic and the requested reconciles apart.
+	reconcileMu sync.Mutex
 }
 
 // ErrNoToken is returned when spec.directus.token is empty.
@@ -81,6 +87,17 @@ func New(ctx context.Context, spec syncconfig.Spec, log *slog.Logger) (*Syncer, 
 		nc.CountRequests(requests.MustCurryWith(prometheus.Labels{"target": "n8n"}))
 		target = nc
 	}
+	s.Faults, err = faults.New(ctx, "catalog-sync", []faults.Flag{
+		{Name: FlagTargetFailureRatio, Field: "spec.faults.targetFailureRatio", Kind: faults.Ratio},
+	}, metrics.Registry, log)
+	if err == nil {
+		err = s.ApplyFaults(spec.Faults)
+	}
+	if err != nil {
+		db.Close()
+		return nil, err
+	}
+	target = faultyTarget{Target: target, failure: s.Faults.Ratio(FlagTargetFailureRatio)}
 	r := spec.Relay
 	s.Relay = relay.New(db, target, relay.Config{BatchSize: r.BatchSize, FlushInterval: r.FlushInterval, Concurrency: r.Concurrency, PollInterval: r.PollInterval,
 		RetryInitial: r.RetryInitial, RetryMax: r.RetryMax, MaxAttempts: r.MaxAttempts},
@@ -156,6 +173,8 @@ func (s *Syncer) Run(ctx context.Context) error {
 		var inner sync.WaitGroup
 		inner.Add(1)
 		go func() { defer inner.Done(); errc <- s.Relay.Run(ctx) }()
+		inner.Add(1)
+		go func() { defer inner.Done(); s.requests().Serve(ctx) }()
 		if s.spec.Reconcile.Interval > 0 {
 			s.reconcileLoop(ctx)
 		}
@@ -198,7 +217,7 @@ func (s *Syncer) reconcileLoop(ctx context.Context) {
 	t := time.NewTicker(s.spec.Reconcile.Interval)
 	defer t.Stop()
 	for {
-		if _, err := s.Reconciler.Run(ctx); err != nil && ctx.Err() == nil {
+		if _, err := s.reconcile(ctx); err != nil && ctx.Err() == nil {
 			s.log.Warn("reconcile failed, next at the interval", "error", err)
 		}
 		select {
@@ -209,5 +228,23 @@ func (s *Syncer) reconcileLoop(ctx context.Context) {
 	}
 }
 
+// reconcile runs one reconcile at a time: the periodic one and those admins
+// ask for never overlap.
+func (s *Syncer) reconcile(ctx context.Context) (reconcile.Result, error) {
+	s.reconcileMu.Lock()
+	defer s.reconcileMu.Unlock()
+	return s.Reconciler.Run(ctx)
+}
+
+// requests serves the reconciles admins ask for through the api.
+func (s *Syncer) requests() *reconcile.Requests {
+	host, _ := os.Hostname()
+	return &reconcile.Requests{DB: s.DB, Name: host + "-" + strconv.Itoa(os.Getpid()), Run: s.reconcile,
+		Poll: time.Second, StaleAfter: 10 * time.Minute, Log: s.log.With("component", "reconcile-requests")}
+}
+
 // Close releases the pool.
-func (s *Syncer) Close() { s.DB.Close() }
+func (s *Syncer) Close() {
+	_ = s.Faults.Close(context.Background())
+	s.DB.Close()
+}

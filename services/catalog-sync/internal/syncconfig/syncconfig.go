@@ -29,6 +29,20 @@ type Spec struct {
 	N8N       N8N       `json:"n8n"`
 	Relay     Relay     `json:"relay"`
 	Reconcile Reconcile `json:"reconcile"`
+	// Faults injects faults on purpose (hot-reloaded; all off by default).
+	Faults Faults `json:"faults"`
+}
+
+// Faults are catalog-sync's fault-injection flags (docs/fault-injection.md),
+// for exercising the relay's retries and dead events on a test stack; keep
+// them 0 in production. They follow edits of the file without a restart.
+type Faults struct {
+	// TargetFailureRatio is the share of the relay's pushes (0..1) to
+	// Directus or the n8n webhook that fail before anything is sent (flag
+	// catalog-target-failure-ratio); they count as refused, are retried
+	// with backoff and dead-lettered after relay.maxAttempts. The periodic
+	// reconcile is not affected.
+	TargetFailureRatio float64 `json:"targetFailureRatio" jsonschema:"minimum=0,maximum=1"`
 }
 
 // Directus is the target CMS.
@@ -164,5 +178,6 @@ func (s *Spec) Validate() config.FieldErrors {
 	errs.Check(r.MaxAttempts >= 1, "spec.relay.maxAttempts", "must be at least 1")
 	errs.Check(s.Reconcile.Interval == 0 || s.Reconcile.Interval >= time.Second, "spec.reconcile.interval", "must be 0 (off) or at least 1s")
 	errs.Check(s.Reconcile.PageSize >= 1 && s.Reconcile.PageSize <= 5000, "spec.reconcile.pageSize", "must be between 1 and 5000")
+	errs.Check(s.Faults.TargetFailureRatio >= 0 && s.Faults.TargetFailureRatio <= 1, "spec.faults.targetFailureRatio", "must be between 0 and 1")
 	return errs
 }

@@ -8,9 +8,9 @@ import (
 	"os"
 	"runtime"
 
+	"github.com/goshop-platform/shop/services/kernel/deadletter"
 	"github.com/goshop-platform/shop/services/kernel/orderstream"
 	"github.com/goshop-platform/shop/services/order-worker/internal/app"
-	"github.com/goshop-platform/shop/services/order-worker/internal/consumer"
 	"github.com/goshop-platform/shop/services/order-worker/internal/workerconfig"
 	"github.com/goshop-platform/shop/services/platform/cmdline"
 	"github.com/goshop-platform/shop/services/platform/config"
@@ -23,7 +23,9 @@ const usage = `usage: order-worker [--config FILE] [command]
 commands:
   serve                 consume new_orders and decide orders (default)
   dlq list [--count N]  show dead letters (new_orders:dead) with their reasons
-  dlq replay [ID ...]   put dead letters back on new_orders (all when no ID is given)
+  dlq replay [ID ...]   put dead letters back on new_orders (all when no ID is given);
+                        an ID is "<partition>:<entry id>" as listed, or a bare entry id
+                        (the admin console and API do the same, and discard too)
   print-config          show the effective configuration, secrets masked
   config-schema         print the JSON Schema of the configuration document
   version               print the version
@@ -72,11 +74,15 @@ func serve(ctx context.Context, path string, doc *config.Document[workerconfig.S
 	}
 	defer w.Close()
 	go func() {
-		// Log level and concurrency may change while running; the rest needs a restart.
+		// Log level, concurrency and the fault-injection flags may change
+		// while running; the rest needs a restart.
 		_ = workerconfig.Loader.Watch(ctx, path, log, func(d *config.Document[workerconfig.Spec]) {
 			telemetry.Reload(log, level, d.Spec.Telemetry.LogLevel)
 			w.Consumer.SetConcurrency(d.Spec.Consumer.Concurrency)
 			log.Info("concurrency set", "concurrency", d.Spec.Consumer.Concurrency)
+			if err := w.ApplyFaults(d.Spec.Faults); err != nil {
+				log.Error("fault-injection flags not applied", "err", err)
+			}
 		})
 	}()
 	return w.Run(ctx)
@@ -91,25 +97,32 @@ func dlq(ctx context.Context, spec workerconfig.Spec, args []string) error {
 		return err
 	}
 	defer rdb.Close()
-	keys := orderstream.NewKeyspace(spec.Redis.Partitions, spec.Redis.Clustered())
+	store := deadletter.Store{RDB: rdb, Keys: orderstream.NewKeyspace(spec.Redis.Partitions, spec.Redis.Clustered())}
 	switch args[0] {
 	case "list":
 		fs := flag.NewFlagSet("dlq list", flag.ContinueOnError)
-		count := fs.Int64("count", 100, "how many to show")
+		count := fs.Int("count", 100, "how many to show")
 		if err := fs.Parse(args[1:]); err != nil {
 			return err
 		}
-		dead, err := consumer.ListDead(ctx, rdb, keys, *count)
+		dead, total, err := store.List(ctx, deadletter.Filter{}, false, *count, 0)
 		if err != nil {
 			return err
 		}
 		for _, d := range dead {
-			fmt.Printf("%s\tpartition=%d\t%s\torder_id=%v\t%s\n", d.ID, d.Partition, d.Reason, d.Fields["order_id"], d.Error)
+			fmt.Printf("%s\tpartition=%d\t%s\torder_id=%s\t%s\n", d.Ref, d.Partition, d.Reason, d.OrderID, d.Error)
 		}
-		fmt.Fprintf(os.Stderr, "%d dead letter(s)\n", len(dead))
+		fmt.Fprintf(os.Stderr, "%d of %d dead letter(s)\n", len(dead), total)
 		return nil
 	case "replay":
-		n, err := consumer.Replay(ctx, rdb, keys, args[1:])
+		refs, err := store.RefsOf(ctx, args[1:])
+		if err == nil && len(refs) == 0 {
+			refs, err = store.Matching(ctx, deadletter.Filter{})
+		}
+		if err != nil {
+			return err
+		}
+		n, err := store.Replay(ctx, refs)
 		fmt.Fprintf(os.Stderr, "replayed %d dead letter(s)\n", n)
 		return err
 	default:

@@ -25,6 +25,7 @@ import (
 	"github.com/goshop-platform/shop/services/order-worker/internal/notify"
 	"github.com/goshop-platform/shop/services/order-worker/internal/processor"
 	"github.com/goshop-platform/shop/services/order-worker/internal/workerconfig"
+	"github.com/goshop-platform/shop/services/platform/faults"
 	"github.com/goshop-platform/shop/services/platform/httpserver"
 	"github.com/goshop-platform/shop/services/platform/postgres"
 	"github.com/goshop-platform/shop/services/platform/redisconn"
@@ -41,8 +42,16 @@ type Worker struct {
 	Relay    *notify.Relay
 	Expiry   *expiry.Sweeper
 	Waker    *processor.Waker // catalog-sync's wake-up after order commits
-	batcher  *processor.Batcher
+	// Faults are the fault-injection flags of spec.faults (ApplyFaults).
+	Faults  *faults.Set
+	batcher *processor.Batcher
 }
+
+// Fault-injection flags (docs/fault-injection.md).
+const (
+	FlagSlowdown     = "worker-slowdown"
+	FlagFailureRatio = "worker-failure-ratio"
+)
 
 // New builds the worker; it connects lazily and reports readiness on /readyz.
 func New(ctx context.Context, spec workerconfig.Spec, log *slog.Logger) (*Worker, error) {
@@ -68,7 +77,21 @@ func New(ctx context.Context, spec workerconfig.Spec, log *slog.Logger) (*Worker
 	w.Waker = processor.NewWaker(db, log)
 	w.batcher = processor.NewBatcher(&processor.Processor{DB: db, PaymentWindow: spec.Payment.Window, Timeout: c.TransactionTimeout, Waker: w.Waker},
 		c.MaxOrdersPerTransaction, c.Transactions, cm.ObserveTransaction)
-	w.Consumer = consumer.New(rdb, w.batcher, consumer.Config{
+	w.Faults, err = faults.New(ctx, "order-worker", []faults.Flag{
+		{Name: FlagSlowdown, Field: "spec.faults.slowdown", Kind: faults.Delay},
+		{Name: FlagFailureRatio, Field: "spec.faults.failureRatio", Kind: faults.Ratio},
+	}, metrics.Registry, log)
+	if err == nil {
+		err = w.ApplyFaults(spec.Faults)
+	}
+	if err != nil {
+		w.batcher.Close()
+		db.Close()
+		_ = rdb.Close()
+		return nil, err
+	}
+	proc := faultyBatcher{Batcher: w.batcher, slowdown: w.Faults.Delay(FlagSlowdown), failure: w.Faults.Ratio(FlagFailureRatio)}
+	w.Consumer = consumer.New(rdb, proc, consumer.Config{
 		Name: name, Concurrency: c.Concurrency, BatchSize: c.BatchSize, Block: c.Block, ClaimIdle: c.ClaimIdle,
 		ClaimInterval: c.ClaimInterval, MaxDeliveries: c.MaxDeliveries, ConsumerGCAfter: c.ConsumerGCAfter,
 		DrainTimeout: c.DrainTimeout, RetryInitial: spec.Retry.Initial, RetryMax: spec.Retry.Max, Keys: keys,
@@ -83,6 +106,23 @@ func New(ctx context.Context, spec workerconfig.Spec, log *slog.Logger) (*Worker
 	)
 	return w, nil
 }
+
+// ApplyFaults sets the fault-injection flags to f (at start and on every
+// configuration reload).
+func (w *Worker) ApplyFaults(f workerconfig.Faults) error {
+	return w.Faults.Update(faults.Values{FlagSlowdown: f.Slowdown, FlagFailureRatio: f.FailureRatio})
+}
+
+// faultyBatcher is the batcher with spec.faults applied: the consumer asks
+// it (consumer.Faults) before deciding each order.
+type faultyBatcher struct {
+	*processor.Batcher
+	slowdown faults.DelayFlag
+	failure  faults.RatioFlag
+}
+
+func (b faultyBatcher) Slowdown(ctx context.Context) error    { return b.slowdown.Wait(ctx) }
+func (b faultyBatcher) FailAttempt(ctx context.Context) error { return b.failure.Fail(ctx) }
 
 // lifecycleMetrics registers the expiry counter (one series of
 // shop_order_transitions_total, which api counts for the other moves) and
@@ -146,6 +186,7 @@ func (w *Worker) Run(ctx context.Context) error {
 // Close stops the order transactions and releases the pools; call it after
 // Run returned.
 func (w *Worker) Close() {
+	_ = w.Faults.Close(context.Background())
 	w.batcher.Close()
 	w.DB.Close()
 	_ = w.Redis.Close()

@@ -18,6 +18,7 @@ import (
 	"github.com/redis/go-redis/v9"
 
 	"github.com/goshop-platform/shop/services/kernel/orderstream"
+	"github.com/goshop-platform/shop/services/kernel/pause"
 	"github.com/goshop-platform/shop/services/order-worker/internal/processor"
 )
 
@@ -44,6 +45,9 @@ type Config struct {
 	// Keys names the streams; every partition is read (the zero value is
 	// orderstream.Single).
 	Keys orderstream.Keyspace
+	// PauseRefresh is how often the operator's consumption switch is read
+	// (default 1s).
+	PauseRefresh time.Duration
 }
 
 // Consumer is one member of the group.
@@ -55,6 +59,7 @@ type Consumer struct {
 	log     *slog.Logger
 	metrics *Metrics
 	slots   *slots
+	pause   *pause.Watcher
 }
 
 // New builds a consumer.
@@ -63,8 +68,24 @@ func New(rdb redis.UniversalClient, proc Processor, cfg Config, log *slog.Logger
 	if keys.Partitions == 0 {
 		keys = orderstream.Single
 	}
-	return &Consumer{rdb: rdb, keys: keys, proc: proc, cfg: cfg, log: log, metrics: m, slots: newSlots(cfg.Concurrency)}
+	if cfg.PauseRefresh <= 0 {
+		cfg.PauseRefresh = time.Second
+	}
+	c := &Consumer{rdb: rdb, keys: keys, proc: proc, cfg: cfg, log: log, metrics: m, slots: newSlots(cfg.Concurrency),
+		pause: pause.NewWatcher(rdb, pause.Consumption, cfg.PauseRefresh, log)}
+	c.pause.OnChange = func(s pause.State) {
+		if s.Paused {
+			m.paused.Set(1)
+		} else {
+			m.paused.Set(0)
+		}
+	}
+	return c
 }
+
+// Paused reports whether an operator has paused consumption (readiness
+// stays true: the worker is healthy and resumes on its own).
+func (c *Consumer) Paused() pause.State { return c.pause.State() }
 
 // SetConcurrency changes how many orders are processed at once (hot reload).
 func (c *Consumer) SetConcurrency(n int) { c.slots.resize(n) }
@@ -96,6 +117,12 @@ func (c *Consumer) Run(ctx context.Context) error {
 	if err := c.ensureGroup(ctx); err != nil && ctx.Err() == nil {
 		return err
 	}
+	// Read the switch before the first read, so a worker started during a
+	// pause takes nothing.
+	if err := c.pause.Load(ctx); err != nil {
+		c.log.Warn("cannot read the consumption switch; starting unpaused", "err", err)
+	}
+	go c.pause.Run(ctx)
 	// One reader per partition, sharing the slots: whichever partition has
 	// entries gets the next free slot, so consumers serve them all fairly.
 	var loops sync.WaitGroup
@@ -147,6 +174,11 @@ func (c *Consumer) ensureGroupOf(ctx context.Context, p int) error {
 
 func (c *Consumer) readLoop(ctx context.Context, p int, dispatch dispatcher) {
 	for ctx.Err() == nil {
+		select {
+		case <-c.pause.Open():
+		case <-ctx.Done():
+			return
+		}
 		res, err := c.rdb.XReadGroup(ctx, &redis.XReadGroupArgs{
 			Group: orderstream.Group, Consumer: c.cfg.Name, Streams: []string{c.keys.Stream(p), ">"},
 			Count: int64(c.cfg.BatchSize), Block: c.cfg.Block,
@@ -181,6 +213,9 @@ func (c *Consumer) claimLoop(ctx context.Context, dispatch dispatcher) {
 		case <-ctx.Done():
 			return
 		case <-t.C:
+		}
+		if c.pause.State().Paused {
+			continue // a paused worker takes over nothing either
 		}
 		tidy := time.Since(lastGC) > c.cfg.ClaimInterval*6
 		if tidy {

@@ -19,6 +19,19 @@ import (
 
 var tracer = otel.Tracer("github.com/goshop-platform/shop/services/order-worker/internal/consumer")
 
+// Faults is the fault injection that handle applies to each order
+// (spec.faults, docs/fault-injection.md). A Processor that also implements
+// it gets its orders slowed down and its attempts failed on purpose; app
+// wires one.
+type Faults interface {
+	// Slowdown waits before an order is decided; it returns ctx's error
+	// when the drain deadline passes first.
+	Slowdown(ctx context.Context) error
+	// FailAttempt returns a transient error for the configured share of
+	// attempts, nil for the others.
+	FailAttempt(ctx context.Context) error
+}
+
 // handle turns one stream entry into a decided order, then acks it. It
 // returns without acking only when the drain deadline cancelled the work:
 // the entry then stays pending and another consumer claims it.
@@ -48,9 +61,25 @@ func (c *Consumer) handle(ctx context.Context, p int, msg redis.XMessage, claime
 			return
 		}
 	}
+	faults, _ := c.proc.(Faults)
+	if faults != nil {
+		if err := faults.Slowdown(ctx); err != nil {
+			span.SetStatus(codes.Error, "drain deadline reached before the order was decided")
+			return
+		}
+	}
 	var out processor.Outcome
 	var rejected error
 	err = c.retry(ctx, "process order", func() error {
+		// Injected failures stop once the order has waited half of
+		// ClaimIdle: they must never let another consumer claim the entry,
+		// which would count towards MaxDeliveries and the dead letters.
+		if faults != nil && time.Since(start) < c.cfg.ClaimIdle/2 {
+			if err := faults.FailAttempt(ctx); err != nil {
+				c.metrics.transient.WithLabelValues("injected").Inc()
+				return err
+			}
+		}
 		var err error
 		out, err = c.proc.Process(ctx, m)
 		if errors.Is(err, processor.ErrRejected) {

@@ -21,6 +21,7 @@ type Metrics struct {
 	transient *prometheus.CounterVec
 	claimed   prometheus.Counter
 	batch     prometheus.Histogram
+	paused    prometheus.Gauge
 }
 
 // NewMetrics registers the worker's metrics and a collector that reads the
@@ -42,8 +43,10 @@ func NewMetrics(reg prometheus.Registerer, rdb redis.UniversalClient, keys order
 			Help: "Entries taken over from consumers that held them longer than claimIdle."}),
 		batch: prometheus.NewHistogram(prometheus.HistogramOpts{Name: "shop_order_transaction_orders",
 			Help: "Orders decided per database transaction (group commit).", Buckets: []float64{1, 2, 4, 8, 16, 32, 64, 128}}),
+		paused: prometheus.NewGauge(prometheus.GaugeOpts{Name: "shop_order_consumption_paused",
+			Help: "1 while an operator has paused consumption of new_orders (this worker reads nothing new), else 0."}),
 	}
-	reg.MustRegister(m.processed, m.duration, m.endToEnd, m.dead, m.transient, m.claimed, m.batch, streamCollector{rdb, keys})
+	reg.MustRegister(m.processed, m.duration, m.endToEnd, m.dead, m.transient, m.claimed, m.batch, m.paused, streamCollector{rdb, keys})
 	return m
 }
 

@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/goshop-platform/shop/services/platform/config"
+	"github.com/goshop-platform/shop/services/platform/faults"
 	"github.com/goshop-platform/shop/services/platform/httpserver"
 	"github.com/goshop-platform/shop/services/platform/postgres"
 	"github.com/goshop-platform/shop/services/platform/redisconn"
@@ -25,6 +26,23 @@ type Spec struct {
 	Retry     Retry             `json:"retry"`
 	Notifier  Notifier          `json:"notifier"`
 	Payment   Payment           `json:"payment"`
+	// Faults injects faults on purpose (hot-reloaded; all off by default).
+	Faults Faults `json:"faults"`
+}
+
+// Faults are order-worker's fault-injection flags (docs/fault-injection.md),
+// for exercising retries and alerts on a test stack; keep them 0 in
+// production. Both follow edits of the file without a restart.
+type Faults struct {
+	// Slowdown is added to every order before it is decided (flag
+	// worker-slowdown); below consumer.claimIdle, or other workers would
+	// take the order over while it waits.
+	Slowdown time.Duration `json:"slowdown"`
+	// FailureRatio is the share of order attempts (0..1) that fail with a
+	// transient error before touching the database (flag
+	// worker-failure-ratio); they are retried like a database outage and
+	// never fail an order or dead-letter it by themselves.
+	FailureRatio float64 `json:"failureRatio" jsonschema:"minimum=0,maximum=1"`
 }
 
 // Payment holds the timers of the order lifecycle order-worker runs.
@@ -151,6 +169,10 @@ func (s *Spec) Validate() config.FieldErrors {
 	errs.Check(p.ExpiryInterval >= 10*time.Millisecond, "spec.payment.expiryInterval", "must be at least 10ms")
 	errs.Check(p.ExpiryBatch >= 1 && p.ExpiryBatch <= 1000, "spec.payment.expiryBatch", "must be between 1 and 1000")
 	errs.Check(p.InFlightGrace >= 0, "spec.payment.inFlightGrace", "must not be negative")
+	f := s.Faults
+	errs.Check(f.Slowdown >= 0 && f.Slowdown <= faults.MaxDelay && f.Slowdown < c.ClaimIdle, "spec.faults.slowdown",
+		"must be between 0s and "+faults.MaxDelay.String()+" and below spec.consumer.claimIdle")
+	errs.Check(f.FailureRatio >= 0 && f.FailureRatio <= 1, "spec.faults.failureRatio", "must be between 0 and 1")
 	switch s.Notifier.Kind {
 	case "none", "log":
 	case "smtp":
