@@ -222,3 +222,33 @@ func checkAddresses(t *testing.T, p int, md map[string]string) {
 		}
 	}
 }
+
+// A helm upgrade that only flips a fault injection flag changes the
+// ConfigMap (the services reload it) but not the pods' checksum/config, so
+// nothing restarts; any other config change still rolls the pods.
+func TestFaultFlagsDoNotRollThePods(t *testing.T) {
+	for _, tc := range []struct{ chart, flag string }{
+		{"api", "config.faults.intakeLatency"}, {"order-worker", "config.faults.slowdown"}, {"catalog-sync", "config.faults.targetFailureRatio"},
+	} {
+		spec, c := chartByName(t, tc.chart), loadChart(t, tc.chart)
+		base := readValues(t, filepath.Join(chartDir(t, tc.chart), "ci", "full-values.yaml"))
+		value := any("2s")
+		if strings.HasSuffix(tc.flag, "Ratio") {
+			value = 0.5
+		}
+		checksum := func(vals map[string]any, label string) (string, string) {
+			r := renderWith(t, spec, c, vals, label)
+			cm, _ := renderedConfig(t, r)
+			return serverDeployment(t, r).Spec.Template.Annotations["checksum/config"], cm.Data["config.yaml"]
+		}
+		sum0, doc0 := checksum(base, "full-values")
+		sum1, doc1 := checksum(set(base, tc.flag, value), tc.flag)
+		sum2, _ := checksum(set(base, "config.telemetry.logLevel", "debug"), "logLevel")
+		if sum0 == "" || sum0 != sum1 || doc0 == doc1 {
+			t.Errorf("%s: %s changed the checksum (%s → %s) or not the ConfigMap (%v)", tc.chart, tc.flag, sum0, sum1, doc0 == doc1)
+		}
+		if sum2 == sum0 {
+			t.Errorf("%s: a log level change left checksum/config unchanged; the pods would not roll", tc.chart)
+		}
+	}
+}

@@ -32,8 +32,10 @@ spec:
         {{- toYaml . | nindent 8 }}
         {{- end }}
       annotations:
-        # Roll the pods when their configuration changes.
-        checksum/config: {{ include "shop-lib.configDocument" . | sha256sum }}
+        # Roll the pods when their configuration changes, except for the
+        # fault injection flags: the services reload those from the mounted
+        # ConfigMap, so a helm upgrade that only flips a flag restarts nothing.
+        checksum/config: {{ omit .Values.config "faults" | toYaml | sha256sum }}
         {{- if and (include "shop.secretFields" . | fromJson) .Values.secrets.create }}
         checksum/secret: {{ include (print $.Template.BasePath "/secret.yaml") . | sha256sum }}
         {{- end }}
