@@ -290,6 +290,12 @@ func TestAppsmithExportCallsTheAPI(t *testing.T) {
 		"POST /api/v1/auth/login", "GET /api/v1/products", "POST /api/v1/products", "PUT /api/v1/products/{id}",
 		"POST /api/v1/products/{id}/stock-adjustments", "GET /api/v1/orders", "GET /api/v1/orders/{id}",
 		"POST /api/v1/orders/{id}/shipments", "POST /api/v1/orders/{id}/delivery", "POST /api/v1/orders/{id}/cancel",
+		// The operations console.
+		"GET /api/v1/admin/queues", "POST /api/v1/admin/queues/consumption", "POST /api/v1/admin/intake",
+		"GET /api/v1/admin/dead-letters", "GET /api/v1/admin/dead-letters/{id}", "POST /api/v1/admin/dead-letters/replay",
+		"POST /api/v1/admin/dead-letters/discard", "GET /api/v1/admin/catalog", "GET /api/v1/admin/catalog/dead-events",
+		"GET /api/v1/admin/catalog/dead-events/{id}", "POST /api/v1/admin/catalog/dead-events/retry",
+		"POST /api/v1/admin/catalog/reconciles", "GET /api/v1/admin/catalog/reconciles/{id}", "GET /api/v1/admin/actions",
 	} {
 		if !called[want] {
 			t.Errorf("the admin app has no action for %s", want)
@@ -360,6 +366,105 @@ func TestAppsmithStatusFilterHasEveryStatus(t *testing.T) {
 	if !slices.Equal(got, want) {
 		t.Errorf("the Orders page's status filter offers %q; the api filters by %q (and \"\" for all)", got, want)
 	}
+}
+
+// The console's actions in the admin app: each one calls the api path it
+// is named for, with the switch value or selection it stands for, and
+// every one of them sends the reason (which the api keeps in the audit log)
+// from a required input on its own page; a button runs it only once a
+// reason is typed.
+func TestAppsmithConsoleActionsGiveAReason(t *testing.T) {
+	app := loadAppsmith(t)
+	want := map[string]struct {
+		page, method, path string
+		fields             map[string]string // body field -> its literal JSON, or "{{" for any binding
+	}{
+		"PauseConsumption":     {"Queues", "POST", "/api/v1/admin/queues/consumption", map[string]string{"paused": "true"}},
+		"ResumeConsumption":    {"Queues", "POST", "/api/v1/admin/queues/consumption", map[string]string{"paused": "false"}},
+		"PauseIntake":          {"Queues", "POST", "/api/v1/admin/intake", map[string]string{"paused": "true", "retry_after_seconds": "{{"}},
+		"ResumeIntake":         {"Queues", "POST", "/api/v1/admin/intake", map[string]string{"paused": "false"}},
+		"ReplayDeadLetters":    {"Dead letters", "POST", "/api/v1/admin/dead-letters/replay", map[string]string{"ids": "{{DeadLettersTable.selectedRows"}},
+		"DiscardDeadLetters":   {"Dead letters", "POST", "/api/v1/admin/dead-letters/discard", map[string]string{"ids": "{{DeadLettersTable.selectedRows"}},
+		"ReplayAllDeadLetters": {"Dead letters", "POST", "/api/v1/admin/dead-letters/replay", map[string]string{"all": "true", "filter": "{{"}},
+		"RetryDeadEvents":      {"Catalogue sync", "POST", "/api/v1/admin/catalog/dead-events/retry", map[string]string{"ids": "{{DeadEventsTable.selectedRows"}},
+		"RetryAllDeadEvents":   {"Catalogue sync", "POST", "/api/v1/admin/catalog/dead-events/retry", map[string]string{"all": "true"}},
+		"RequestReconcile":     {"Catalogue sync", "POST", "/api/v1/admin/catalog/reconciles", map[string]string{}},
+	}
+	dsl := map[string]map[string]any{}
+	for _, p := range app.PageList {
+		if len(p.UnpublishedPage.Layouts) > 0 {
+			dsl[p.UnpublishedPage.Name] = p.UnpublishedPage.Layouts[0].DSL
+		}
+	}
+	quoted := regexp.MustCompile(`\{\{.*?\}\}`)
+	seen := map[string]bool{}
+	for _, a := range app.ActionList {
+		ua := a.UnpublishedAction
+		cfg := ua.ActionConfiguration
+		w, named := want[ua.Name]
+		if !named {
+			if cfg.HTTPMethod == "POST" && strings.HasPrefix(cfg.Path, "/api/v1/admin/") {
+				t.Errorf("action %s: %s %s is a console action this test does not know", ua.Name, cfg.HTTPMethod, cfg.Path)
+			}
+			continue
+		}
+		seen[ua.Name] = true
+		if ua.PageID != w.page || cfg.HTTPMethod != w.method || cfg.Path != w.path {
+			t.Errorf("action %s is %s %s on page %s, want %s %s on page %s", ua.Name, cfg.HTTPMethod, cfg.Path, ua.PageID, w.method, w.path, w.page)
+		}
+		// Bindings become strings, so the body parses and literals stay literals.
+		var body map[string]json.RawMessage
+		if err := json.Unmarshal([]byte(quoted.ReplaceAllStringFunc(cfg.Body, func(b string) string { q, _ := json.Marshal(b); return string(q) })), &body); err != nil {
+			t.Errorf("action %s: body is not JSON with {{bindings}} as values: %v", ua.Name, err)
+			continue
+		}
+		for field, lit := range w.fields {
+			got := string(body[field])
+			if strings.HasPrefix(lit, "{{") {
+				if !strings.HasPrefix(got, `"`+lit) {
+					t.Errorf("action %s: %s is %s, want a binding starting %s", ua.Name, field, got, lit)
+				}
+			} else if got != lit {
+				t.Errorf("action %s: %s is %s, want %s", ua.Name, field, got, lit)
+			}
+		}
+		var reason string
+		_ = json.Unmarshal(body["reason"], &reason)
+		m := regexp.MustCompile(`^\{\{\s*([A-Za-z0-9]+)\.text\s*\}\}$`).FindStringSubmatch(reason)
+		if m == nil {
+			t.Errorf("action %s sends reason %q, not the text of an input", ua.Name, reason)
+			continue
+		}
+		input := findWidget(dsl[ua.PageID], m[1])
+		if input == nil || input["type"] != "INPUT_WIDGET_V2" || input["isRequired"] != true {
+			t.Errorf("action %s: the reason comes from %s, which is not a required input on page %s", ua.Name, m[1], ua.PageID)
+		}
+		for _, b := range widgetsRunning(dsl[ua.PageID], ua.Name) {
+			if disabled := fmt.Sprint(b["isDisabled"]); !strings.Contains(disabled, "!"+m[1]+".text") {
+				t.Errorf("button %s runs %s even without a reason (isDisabled %s)", b["widgetName"], ua.Name, disabled)
+			}
+		}
+	}
+	for name := range want {
+		if !seen[name] {
+			t.Errorf("the admin app has no action %s", name)
+		}
+	}
+}
+
+// widgetsRunning lists the buttons whose onClick runs action.
+func widgetsRunning(w map[string]any, action string) []map[string]any {
+	var out []map[string]any
+	if w["type"] == "BUTTON_WIDGET" && strings.Contains(fmt.Sprint(w["onClick"]), action+".run(") {
+		out = append(out, w)
+	}
+	kids, _ := w["children"].([]any)
+	for _, k := range kids {
+		if m, ok := k.(map[string]any); ok {
+			out = append(out, widgetsRunning(m, action)...)
+		}
+	}
+	return out
 }
 
 func findWidget(w map[string]any, name string) map[string]any {

@@ -63,11 +63,11 @@ func awaitAlert(t *testing.T, s *stack, name string, timeout time.Duration, stat
 	t.Logf("%s %s after %s", name, alertState(t, s, name), time.Since(began).Round(time.Second))
 }
 
-// setWorkerFaults rewrites the worker's config document (it reloads it
+// setWorkerSpec rewrites the worker's config document (it reloads it
 // without a restart, as from a ConfigMap change).
-func setWorkerFaults(t *testing.T, s *stack, faults string) {
+func setWorkerSpec(t *testing.T, s *stack, spec string) {
 	t.Helper()
-	doc := "apiVersion: shop.goshop.dev/v1alpha1\nkind: OrderWorkerConfig\nspec:\n  faults: " + faults + "\n"
+	doc := "apiVersion: shop.goshop.dev/v1alpha1\nkind: OrderWorkerConfig\nspec: " + spec + "\n"
 	if err := os.WriteFile(s.workerConfig, []byte(doc), 0o644); err != nil {
 		t.Fatal(err)
 	}
@@ -87,37 +87,7 @@ func setWorkerFaults(t *testing.T, s *stack, faults string) {
 func checkIncidents(t *testing.T, s *stack) {
 	admin := login(t, s, adminEmail, adminPassword)
 
-	// 1. A slow worker under traffic: the backlog ages past 2 minutes.
-	setWorkerFaults(t, s, "{slowdown: 5s}")
-	ctx, stop := context.WithCancel(context.Background())
-	defer stop()
-	traffic := exec.CommandContext(ctx, testenv.Binary(t, "../../services/loadgen/cmd/loadgen"), "run",
-		"--api", s.api.base(), "--directus", s.directusURL, "--rate", "25/s", "--duration", "10m", "--mix", "checkout=100",
-		"--follow", "none", "--customers", "5", "--max-lines", "1", "--quiet")
-	var out strings.Builder
-	traffic.Stdout, traffic.Stderr = &out, &out
-	if err := traffic.Start(); err != nil {
-		t.Fatal(err)
-	}
-	defer func() { stop(); _ = traffic.Wait() }()
-	awaitAlert(t, s, "ShopFaultInjectionActive", 30*time.Second, "pending", "firing")
-	awaitAlert(t, s, "ShopOrderDeadLetters", 2*time.Minute, "firing")
-	awaitAlert(t, s, "ShopOrderBacklogTooOld", 4*time.Minute, "pending", "firing")
-
-	// Recover: the flag off, the traffic stopped, the garbage discarded.
-	setWorkerFaults(t, s, "{slowdown: 0s}")
-	stop()
-	_ = traffic.Wait()
-	discarded := call(t, s, http.MethodPost, "/api/v1/admin/dead-letters/discard", admin, "",
-		map[string]any{"all": true, "filter": map[string]any{"reason": "poison_message"}, "reason": "garbage from the live-stack test"}, http.StatusOK)
-	if !strings.Contains(string(discarded), `"discarded":1`) {
-		t.Fatalf("discard answered %s, want one letter", discarded)
-	}
-	awaitAlert(t, s, "ShopOrderBacklogTooOld", 2*time.Minute, "inactive")
-	awaitAlert(t, s, "ShopOrderDeadLetters", time.Minute, "inactive")
-	awaitAlert(t, s, "ShopFaultInjectionActive", time.Minute, "inactive")
-
-	// 2. Directus away while products change.
+	// 1. Directus away while products change: the catalogue alerts.
 	d := s.directus
 	d.Stop(t)
 	downAt := time.Now()
@@ -149,4 +119,36 @@ func checkIncidents(t *testing.T, s *stack) {
 	if c.Pending != 0 || c.Dead != 0 {
 		t.Fatalf("catalogue after the outage and the reconcile: %+v, want nothing pending or dead", c)
 	}
+
+	// 2. A slow worker under traffic: the backlog ages past 2 minutes
+	// (4 orders decided at a time, 5 s each, while 25/s arrive).
+	setWorkerSpec(t, s, "{consumer: {concurrency: 4}, faults: {slowdown: 5s}}")
+	ctx, stop := context.WithCancel(context.Background())
+	defer stop()
+	traffic := exec.CommandContext(ctx, testenv.Binary(t, "../../services/loadgen/cmd/loadgen"), "run",
+		"--api", s.api.base(), "--directus", s.directusURL, "--rate", "25/s", "--duration", "10m", "--mix", "checkout=100",
+		"--follow", "none", "--customers", "5", "--max-lines", "1", "--quiet")
+	var out strings.Builder
+	traffic.Stdout, traffic.Stderr = &out, &out
+	if err := traffic.Start(); err != nil {
+		t.Fatal(err)
+	}
+	defer func() { stop(); _ = traffic.Wait() }()
+	awaitAlert(t, s, "ShopFaultInjectionActive", 30*time.Second, "pending", "firing")
+	awaitAlert(t, s, "ShopOrderDeadLetters", 2*time.Minute, "firing")
+	awaitAlert(t, s, "ShopOrderBacklogTooOld", 4*time.Minute, "pending", "firing")
+
+	// Recover: the flag off, the traffic stopped, the garbage discarded.
+	setWorkerSpec(t, s, "{faults: {slowdown: 0s}}")
+	stop()
+	_ = traffic.Wait()
+	discarded := call(t, s, http.MethodPost, "/api/v1/admin/dead-letters/discard", admin, "",
+		map[string]any{"all": true, "filter": map[string]any{"reason": "poison_message"}, "reason": "garbage from the live-stack test"}, http.StatusOK)
+	if !strings.Contains(string(discarded), `"discarded":1`) {
+		t.Fatalf("discard answered %s, want one letter", discarded)
+	}
+	awaitAlert(t, s, "ShopOrderBacklogTooOld", 2*time.Minute, "inactive")
+	awaitAlert(t, s, "ShopOrderDeadLetters", time.Minute, "inactive")
+	awaitAlert(t, s, "ShopFaultInjectionActive", time.Minute, "inactive")
+
 }

@@ -57,7 +57,7 @@ func startStack(t *testing.T) *stack {
 	d := testenv.Directus(t)
 	s.directus, s.directusURL = d, d.URL
 	s.workerConfig = filepath.Join(t.TempDir(), "order-worker.yaml")
-	setWorkerFaults(t, s, "{}")
+	setWorkerSpec(t, s, "{}")
 	db := schematest.MigratedDatabase(t)
 
 	keys := filepath.Join(t.TempDir(), "keys")

@@ -76,6 +76,24 @@ type Filter struct {
 	OlderThan time.Duration
 }
 
+// Describe is the filter for an audit record, zero fields left out.
+func (f Filter) Describe() map[string]any {
+	d := map[string]any{}
+	if f.Reason != "" {
+		d["reason"] = f.Reason
+	}
+	if f.ProductID != 0 {
+		d["product_id"] = f.ProductID
+	}
+	if f.UserID != 0 {
+		d["user_id"] = f.UserID
+	}
+	if f.OlderThan != 0 {
+		d["older_than"] = f.OlderThan.String()
+	}
+	return d
+}
+
 func (f Filter) match(l Letter, now time.Time) bool {
 	switch {
 	case f.Reason != "" && l.Reason != f.Reason:

@@ -2,6 +2,7 @@ package httpapi
 
 import (
 	"net/http"
+	"net/url"
 	"strconv"
 	"time"
 
@@ -143,7 +144,10 @@ func (a *API) listDeadLetters(w http.ResponseWriter, r *http.Request) error {
 }
 
 func (a *API) getDeadLetter(w http.ResponseWriter, r *http.Request) error {
-	ref := chi.URLParam(r, "id")
+	ref, err := url.PathUnescape(chi.URLParam(r, "id")) // "0%3A1-0" as well as "0:1-0"
+	if err != nil {
+		return problem.BadRequest("invalid dead letter id", problem.Param("id", "is not a valid path segment"))
+	}
 	if _, _, err := a.Operations.DeadLetters().ParseRef(ref); err != nil {
 		return problem.BadRequest("invalid dead letter id", problem.Param("id", err.Error()))
 	}

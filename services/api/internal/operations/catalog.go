@@ -155,7 +155,7 @@ func (s *Service) RequestReconcile(ctx context.Context, who Actor, reason string
 	_, err := s.audited(ctx, who, "request_catalog_reconcile", "catalog", reason, nil, func() (map[string]any, error) {
 		err := s.DB.QueryRow(ctx, `INSERT INTO catalog_reconcile_requests (requested_by, reason) VALUES ($1, $2) RETURNING id`,
 			who.UserID, reason).Scan(&id)
-		return map[string]any{"reconcileId": id}, err
+		return map[string]any{"reconcile_id": id}, err
 	})
 	if err != nil {
 		return Reconcile{}, err

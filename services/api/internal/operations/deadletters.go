@@ -37,7 +37,7 @@ func (s *Service) ReplayDeadLetters(ctx context.Context, who Actor, sel Selectio
 		return 0, err
 	}
 	n := 0
-	_, err = s.audited(ctx, who, "replay_dead_letters", target(sel, refs), reason, map[string]any{"ids": refs, "filter": sel.Filter},
+	_, err = s.audited(ctx, who, "replay_dead_letters", target(sel, refs), reason, map[string]any{"ids": refs, "filter": sel.Filter.Describe()},
 		func() (map[string]any, error) {
 			var err error
 			n, err = s.DeadLetters().Replay(ctx, refs)
@@ -54,7 +54,7 @@ func (s *Service) DiscardDeadLetters(ctx context.Context, who Actor, sel Selecti
 		return 0, err
 	}
 	n := 0
-	_, err = s.audited(ctx, who, "discard_dead_letters", target(sel, refs), reason, map[string]any{"ids": refs, "filter": sel.Filter},
+	_, err = s.audited(ctx, who, "discard_dead_letters", target(sel, refs), reason, map[string]any{"ids": refs, "filter": sel.Filter.Describe()},
 		func() (map[string]any, error) {
 			var err error
 			n, err = s.DeadLetters().Discard(ctx, refs, reason, s.adminName(ctx, who), s.Retention)

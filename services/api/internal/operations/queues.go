@@ -54,6 +54,9 @@ type Totals struct {
 	Consumers   int   `json:"consumers"`
 }
 
+// maxCountedLag bounds the entries read to count the lag when Redis cannot.
+const maxCountedLag = 10000
+
 // Queues reads the state of every partition and both pause switches.
 func (s *Service) Queues(ctx context.Context) (Queues, error) {
 	q := Queues{Stream: orderstream.Stream, Group: orderstream.Group, Partitions: []Partition{}}
@@ -105,8 +108,14 @@ func (s *Service) partition(ctx context.Context, p int) (Partition, error) {
 			continue
 		}
 		part.Lag, part.Pending = max(g.Lag, 0), g.Pending
-		if g.Lag < 0 { // Redis cannot tell after deletions: count what lies past the last delivered id
-			part.Lag = n - g.EntriesRead
+		if g.Lag < 0 {
+			// Redis cannot tell after deletions inside the range: count what
+			// lies past the last delivered id, up to a bound.
+			after, err := s.RDB.XRangeN(ctx, stream, "("+g.LastDeliveredID, "+", maxCountedLag).Result()
+			if err != nil {
+				return part, fmt.Errorf("entries of %s after %s: %w", stream, g.LastDeliveredID, err)
+			}
+			part.Lag = int64(len(after))
 		}
 	}
 	if part.Pending > 0 {

@@ -179,12 +179,9 @@ func (c *Consumer) readLoop(ctx context.Context, p int, dispatch dispatcher) {
 		case <-ctx.Done():
 			return
 		}
-		res, err := c.rdb.XReadGroup(ctx, &redis.XReadGroupArgs{
-			Group: orderstream.Group, Consumer: c.cfg.Name, Streams: []string{c.keys.Stream(p), ">"},
-			Count: int64(c.cfg.BatchSize), Block: c.cfg.Block,
-		}).Result()
+		res, err := c.read(ctx, p)
 		switch {
-		case errors.Is(err, redis.Nil) || ctx.Err() != nil:
+		case errors.Is(err, redis.Nil) || ctx.Err() != nil || errors.Is(err, errPaused):
 			continue
 		case err != nil && strings.HasPrefix(err.Error(), "NOGROUP"):
 			// Redis lost the group (restart without persistence, FLUSHALL): recreate it.
@@ -200,6 +197,35 @@ func (c *Consumer) readLoop(ctx context.Context, p int, dispatch dispatcher) {
 			dispatch(p, s.Messages, false)
 		}
 	}
+}
+
+// errPaused: a blocking read was given up because consumption was paused.
+var errPaused = errors.New("consumption paused")
+
+// read is one blocking XREADGROUP on partition p, given up when an
+// operator pauses consumption meanwhile (so a pause takes effect at once,
+// not after consumer.block). A reply cut off that way may have delivered
+// entries to this consumer: they stay pending and are claimed after the
+// resume, like those of a crashed consumer.
+func (c *Consumer) read(ctx context.Context, p int) ([]redis.XStream, error) {
+	rctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	paused := c.pause.Paused()
+	go func() {
+		select {
+		case <-paused:
+			cancel()
+		case <-rctx.Done():
+		}
+	}()
+	res, err := c.rdb.XReadGroup(rctx, &redis.XReadGroupArgs{
+		Group: orderstream.Group, Consumer: c.cfg.Name, Streams: []string{c.keys.Stream(p), ">"},
+		Count: int64(c.cfg.BatchSize), Block: c.cfg.Block,
+	}).Result()
+	if err != nil && rctx.Err() != nil && ctx.Err() == nil {
+		return nil, errPaused
+	}
+	return res, err
 }
 
 // claimLoop takes over entries that another consumer has held too long,

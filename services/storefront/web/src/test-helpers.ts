@@ -65,7 +65,7 @@ export function token(claims: Record<string, unknown>): string {
 /**
  * Mounts component with props into a fresh element, with the active Pinia
  * (a logged-in session stays) and a memory router that knows every route
- * name the order views link to.
+ * name the order views link to, and the console's pages.
  */
 export async function mount(component: Component, props: Record<string, unknown> = {}) {
   const el = document.createElement('div')
@@ -75,7 +75,10 @@ export async function mount(component: Component, props: Record<string, unknown>
   const stub = { render: () => null }
   const router = createRouter({
     history: createMemoryHistory(),
-    routes: ['/', '/orders', '/orders/:id', '/products/:id'].map((path, i) => ({ path, name: ['catalog', 'orders', 'order', 'product'][i], component: stub })),
+    routes: [
+      ...['/', '/orders', '/orders/:id', '/products/:id'].map((path, i) => ({ path, name: ['catalog', 'orders', 'order', 'product'][i], component: stub })),
+      ...['/admin/queues', '/admin/dead-letters', '/admin/catalog-sync', '/admin/audit-log'].map((path) => ({ path, component: stub })),
+    ],
   })
   await router.push('/')
   const app = createApp(component, props).use(pinia).use(router)

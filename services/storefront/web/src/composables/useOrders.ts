@@ -3,6 +3,7 @@
 // with the order's timeline.
 import { onScopeDispose, ref } from 'vue'
 import { config } from '../config'
+import { ApiError } from '../lib/http'
 import { readEventStream } from '../lib/sse'
 import { useAuthStore } from '../stores/auth'
 import { useApi } from './useApi'
@@ -109,6 +110,16 @@ export function useOrders() {
   }
 
   return { place, get, list }
+}
+
+/**
+ * Whether checkout was refused because an operator paused order intake
+ * (503, type ending /intake-paused): then the seconds to wait (Retry-After,
+ * 30 when absent), else undefined.
+ */
+export function intakePaused(e: unknown): number | undefined {
+  if (!(e instanceof ApiError) || e.status !== 503 || !String(e.problem.type ?? '').endsWith('/intake-paused')) return undefined
+  return e.retryAfter ?? 30
 }
 
 /**

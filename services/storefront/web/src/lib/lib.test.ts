@@ -1,5 +1,6 @@
 import { afterEach, describe, expect, it, vi } from 'vitest'
 import { fakeFetch } from '../test-helpers'
+import { formatAge, formatGoDuration, parseGoDuration } from './duration'
 import { ApiError, request } from './http'
 import { formatPrice, parseMajor, toMajor } from './money'
 import { actorLabel, declineReason, eventLabel, eventReason, humanReason } from './reasons'
@@ -91,5 +92,24 @@ describe('SSE parser', () => {
   })
   it('joins multi-line data', () => {
     expect(new SSEParser().push('data: a\ndata: b\n\n')).toEqual([{ event: 'message', data: 'a\nb', id: '' }])
+  })
+})
+
+describe('durations', () => {
+  it('shows ages with their two largest units', () => {
+    expect([0, 0.4, 45, 185.4, 7200, 7260, 90061].map(formatAge)).toEqual(['0 s', '0 s', '45 s', '3 min 5 s', '2 h', '2 h 1 min', '1 d 1 h'])
+    expect(formatAge(Number.NaN)).toBe('0 s')
+  })
+
+  it('reads Go durations', () => {
+    expect(parseGoDuration('720h0m0s')).toBe(2_592_000)
+    expect(parseGoDuration('1m30s')).toBe(90)
+    expect(parseGoDuration('1.5h')).toBe(5400)
+    expect(parseGoDuration('250ms')).toBe(0.25)
+    expect(parseGoDuration('0')).toBe(0)
+    expect(parseGoDuration('30 days')).toBeNaN()
+    expect(parseGoDuration('')).toBeNaN()
+    expect(formatGoDuration('720h0m0s')).toBe('30 d')
+    expect(formatGoDuration('forever')).toBe('forever')
   })
 })
