@@ -36,11 +36,20 @@ trap cleanup EXIT
 
 say "building loadgen"
 go build -o "$ROOT/bin/loadgen" ./services/loadgen/cmd/loadgen
-# make dev allows 60 orders a minute per customer: 5 customers, 4 orders/s.
+# make dev allows 60 orders a minute per customer (5 customers: 4 orders/s)
+# and 10 registrations an hour per address: register them once, reuse them.
+USERS=$STATE/demo-customers.txt
+if [[ ! -s $USERS ]]; then
+  say "registering 5 demo customers once (kept in $USERS)"
+  "$ROOT/bin/loadgen" register --api "$API" --customers 5 --out "$USERS" >/dev/null ||
+    die "registering the demo customers failed (above); the api allows 10 registrations an hour per address: wait, or restart make dev with API_RATE_LIMIT_REGISTER_PER_IP=100"
+fi
 say "starting order traffic: 4 orders/s for 20 minutes (log: $STATE/demo-loadgen.log)"
 "$ROOT/bin/loadgen" run --api "$API" --rate 4/s --duration 20m --mix checkout=90,status=10 --follow none \
-  --customers 5 --max-lines 2 >"$STATE/demo-loadgen.log" 2>&1 &
+  --users-file "$USERS" --max-lines 2 >"$STATE/demo-loadgen.log" 2>&1 &
 LOADGEN_PID=$!
+sleep 3
+kill -0 "$LOADGEN_PID" 2>/dev/null || { LOADGEN_PID=; tail -5 "$STATE/demo-loadgen.log"; die "loadgen stopped (its log above)"; }
 
 case $INCIDENT in
 slow-worker)
@@ -61,7 +70,7 @@ DOC
     alerts       $PROM/alerts  ShopFaultInjectionActive (pending at once), ShopOrderBacklogTooOld
                  (pending once the oldest order waits 2 min, firing 2 min later)
     metrics      $PROM/graph?g0.expr=shop_order_stream_oldest_pending_age_seconds  and  shop_fault_injection_active
-    traces       http://127.0.0.1:16686/search?service=order-worker  (slow order spans)
+    traces       http://127.0.0.1:16686/api/traces?service=order-worker&limit=20  (slow order spans)
     runbook      docs/runbooks.md#shoporderbacklogtooold
   Recover: press Enter (restores the worker's config: slowdown off), then watch the Queues page drain.
   To stop new orders meanwhile: console Queues → Pause intake (reason), and Resume intake after.

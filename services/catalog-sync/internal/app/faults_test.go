@@ -12,8 +12,6 @@ import (
 
 	"github.com/goshop-platform/shop/services/catalog-sync/internal/app"
 	"github.com/goshop-platform/shop/services/catalog-sync/internal/syncconfig"
-	"github.com/goshop-platform/shop/services/platform/config"
-	"github.com/goshop-platform/shop/services/platform/testenv"
 )
 
 // TestInjectedTargetFailures: with spec.faults.targetFailureRatio 1 no
@@ -23,14 +21,9 @@ import (
 // dead-lettered, Directus ends equal to Postgres.
 func TestInjectedTargetFailures(t *testing.T) {
 	e := newEnv(t)
-	spec := syncconfig.Defaults()
-	spec.HTTP.Addr = fmt.Sprintf("127.0.0.1:%d", testenv.FreePort(t))
-	spec.HTTP.DrainDelay = 0
-	spec.Database.URL = config.Secret(e.dbURL)
-	spec.Directus.URL, spec.Directus.Token, spec.Directus.Timeout = e.d.URL, "catalog-sync-faults-test-token", 5*time.Second
-	spec.Directus.AdminToken = config.Secret(e.d.AdminToken)
+	spec := e.serviceSpec(t, "catalog-sync-faults-test-token", 5*time.Second)
 	spec.Relay.PollInterval, spec.Relay.RetryInitial, spec.Relay.RetryMax, spec.Relay.MaxAttempts = 200*time.Millisecond, 50*time.Millisecond, 200*time.Millisecond, 3
-	spec.Reconcile.Interval = 0 // the reconcile writes Directus directly: only the relay's pushes fail
+	// The reconcile (off) would write Directus directly: only the relay's pushes fail.
 	spec.Faults.TargetFailureRatio = 1
 	if errs := spec.Validate(); len(errs) > 0 {
 		t.Fatal(errs)

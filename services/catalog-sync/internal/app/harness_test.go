@@ -18,8 +18,10 @@ import (
 
 	"github.com/goshop-platform/shop/services/catalog-sync/internal/directus"
 	"github.com/goshop-platform/shop/services/catalog-sync/internal/relay"
+	"github.com/goshop-platform/shop/services/catalog-sync/internal/syncconfig"
 	"github.com/goshop-platform/shop/services/kernel/catalogevent"
 	"github.com/goshop-platform/shop/services/kernel/schema/schematest"
+	"github.com/goshop-platform/shop/services/platform/config"
 	"github.com/goshop-platform/shop/services/platform/testenv"
 )
 
@@ -266,4 +268,19 @@ func waitFor(t testing.TB, timeout time.Duration, what string, ok func() bool) {
 		}
 		time.Sleep(50 * time.Millisecond)
 	}
+}
+
+// serviceSpec configures the wired service (as `catalog-sync serve` runs
+// it) on e's database and Directus, as its own identity (token, created
+// with the admin token), with the periodic reconcile off.
+func (e *env) serviceSpec(t testing.TB, token string, directusTimeout time.Duration) syncconfig.Spec {
+	t.Helper()
+	spec := syncconfig.Defaults()
+	spec.HTTP.Addr = fmt.Sprintf("127.0.0.1:%d", testenv.FreePort(t))
+	spec.HTTP.DrainDelay = 0
+	spec.Database.URL = config.Secret(e.dbURL)
+	spec.Directus.URL, spec.Directus.Token, spec.Directus.Timeout = e.d.URL, config.Secret(token), directusTimeout
+	spec.Directus.AdminToken = config.Secret(e.d.AdminToken)
+	spec.Reconcile.Interval = 0
+	return spec
 }

@@ -12,9 +12,6 @@ import (
 	"time"
 
 	"github.com/goshop-platform/shop/services/catalog-sync/internal/app"
-	"github.com/goshop-platform/shop/services/catalog-sync/internal/syncconfig"
-	"github.com/goshop-platform/shop/services/platform/config"
-	"github.com/goshop-platform/shop/services/platform/testenv"
 )
 
 // (c) The wired service (as `catalog-sync serve` runs it) while Directus is
@@ -23,15 +20,8 @@ import (
 // Postgres, nothing is dead-lettered, and a reconcile then finds nothing.
 func TestDirectusOutageThenCatchUp(t *testing.T) {
 	e := newEnv(t)
-	spec := syncconfig.Defaults()
-	spec.HTTP.Addr = fmt.Sprintf("127.0.0.1:%d", testenv.FreePort(t))
-	spec.HTTP.DrainDelay = 0
-	spec.Database.URL = config.Secret(e.dbURL)
-	// The service runs as its own identity, created with the admin token.
-	spec.Directus.URL, spec.Directus.Token, spec.Directus.Timeout = e.d.URL, "catalog-sync-outage-test-token", 2*time.Second
-	spec.Directus.AdminToken = config.Secret(e.d.AdminToken)
+	spec := e.serviceSpec(t, "catalog-sync-outage-test-token", 2*time.Second)
 	spec.Relay.PollInterval, spec.Relay.RetryInitial, spec.Relay.RetryMax, spec.Relay.MaxAttempts = 500*time.Millisecond, 100*time.Millisecond, time.Second, 3
-	spec.Reconcile.Interval = 0
 	s, err := app.New(context.Background(), spec, e.log)
 	if err != nil {
 		t.Fatal(err)

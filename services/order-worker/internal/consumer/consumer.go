@@ -99,11 +99,11 @@ func (c *Consumer) Run(ctx context.Context) error {
 	work, cancelWork := context.WithCancel(context.WithoutCancel(ctx))
 	defer cancelWork()
 	var inflight sync.WaitGroup
-	dispatch := func(p int, msgs []redis.XMessage, claimed bool) {
+	dispatch := func(p int, msgs []redis.XMessage, claimed, reserved bool) {
 		// Entries already read belong to this consumer: finish them during a
 		// drain too (at most one batch), rather than leave them to a claim.
 		for _, msg := range msgs {
-			if !c.slots.acquire(work) {
+			if !reserved && !c.slots.acquire(work) {
 				return // drain deadline passed: the rest stays pending for others
 			}
 			inflight.Add(1)
@@ -149,7 +149,8 @@ func (c *Consumer) Run(ctx context.Context) error {
 }
 
 // dispatcher hands entries of partition p to the processing goroutines.
-type dispatcher func(p int, msgs []redis.XMessage, claimed bool)
+// reserved: the reader already holds a slot for each entry.
+type dispatcher func(p int, msgs []redis.XMessage, claimed, reserved bool)
 
 // ensureGroup creates the streams and their group if missing, retrying
 // while Redis is away.
@@ -179,22 +180,36 @@ func (c *Consumer) readLoop(ctx context.Context, p int, dispatch dispatcher) {
 		case <-ctx.Done():
 			return
 		}
-		res, err := c.read(ctx, p)
+		// Take only what can start now: an entry read but waiting for a slot
+		// would age in this consumer's pending list and be claimed by
+		// another one after claimIdle (a delivery counted towards the dead
+		// letters) while a slow worker still holds it. Each partition's
+		// reader holds at most its share of the slots while it blocks, and
+		// waits for a quarter of that share to be free, so reads stay batched.
+		share := max(1, min(c.cfg.BatchSize, c.slots.size()/len(c.keys.All())))
+		n := c.slots.acquireBatch(ctx, max(1, share/4), share)
+		if n == 0 {
+			return
+		}
+		res, err := c.read(ctx, p, n)
+		got := 0
+		for _, s := range res {
+			got += len(s.Messages)
+		}
+		c.slots.releaseN(n - got)
 		switch {
+		case err == nil:
+			for _, s := range res {
+				dispatch(p, s.Messages, false, true)
+			}
 		case errors.Is(err, redis.Nil) || ctx.Err() != nil || errors.Is(err, errPaused):
-			continue
-		case err != nil && strings.HasPrefix(err.Error(), "NOGROUP"):
+		case strings.HasPrefix(err.Error(), "NOGROUP"):
 			// Redis lost the group (restart without persistence, FLUSHALL): recreate it.
 			_ = c.ensureGroupOf(ctx, p)
-			continue
-		case err != nil:
+		default:
 			c.metrics.transient.WithLabelValues("redis").Inc()
 			c.log.Warn("reading the order stream failed; retrying", "stream", c.keys.Stream(p), "err", err)
 			c.sleep(ctx, c.cfg.RetryMax)
-			continue
-		}
-		for _, s := range res {
-			dispatch(p, s.Messages, false)
 		}
 	}
 }
@@ -207,7 +222,7 @@ var errPaused = errors.New("consumption paused")
 // not after consumer.block). A reply cut off that way may have delivered
 // entries to this consumer: they stay pending and are claimed after the
 // resume, like those of a crashed consumer.
-func (c *Consumer) read(ctx context.Context, p int) ([]redis.XStream, error) {
+func (c *Consumer) read(ctx context.Context, p, count int) ([]redis.XStream, error) {
 	rctx, cancel := context.WithCancel(ctx)
 	defer cancel()
 	paused := c.pause.Paused()
@@ -220,7 +235,7 @@ func (c *Consumer) read(ctx context.Context, p int) ([]redis.XStream, error) {
 	}()
 	res, err := c.rdb.XReadGroup(rctx, &redis.XReadGroupArgs{
 		Group: orderstream.Group, Consumer: c.cfg.Name, Streams: []string{c.keys.Stream(p), ">"},
-		Count: int64(c.cfg.BatchSize), Block: c.cfg.Block,
+		Count: int64(count), Block: c.cfg.Block,
 	}).Result()
 	if err != nil && rctx.Err() != nil && ctx.Err() == nil {
 		return nil, errPaused
@@ -273,7 +288,7 @@ func (c *Consumer) claim(ctx context.Context, p int, dispatch dispatcher) {
 		if len(msgs) > 0 {
 			c.metrics.claimed.Add(float64(len(msgs)))
 			c.log.Info("claimed entries left by another consumer", "stream", c.keys.Stream(p), "count", len(msgs))
-			dispatch(p, msgs, true)
+			dispatch(p, msgs, true, false)
 		}
 		if next == "0-0" || next == "" {
 			return

@@ -23,7 +23,11 @@ func newSlots(n int) *slots {
 }
 
 // acquire waits for a free slot; false when ctx ended first.
-func (s *slots) acquire(ctx context.Context) bool {
+func (s *slots) acquire(ctx context.Context) bool { return s.acquireBatch(ctx, 1, 1) == 1 }
+
+// acquireBatch waits until at least want slots are free (or none is in
+// use), then takes up to upTo of those free; 0 when ctx ended first.
+func (s *slots) acquireBatch(ctx context.Context, want, upTo int) int {
 	stop := context.AfterFunc(ctx, func() {
 		s.mu.Lock()
 		s.cond.Broadcast()
@@ -32,17 +36,29 @@ func (s *slots) acquire(ctx context.Context) bool {
 	defer stop()
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	for s.used >= s.limit {
+	for s.limit-s.used < min(want, s.limit) || s.limit-s.used < 1 {
 		if ctx.Err() != nil {
-			return false
+			return 0
 		}
 		s.cond.Wait()
 	}
 	if ctx.Err() != nil {
-		return false
+		return 0
 	}
-	s.used++
-	return true
+	n := min(upTo, s.limit-s.used)
+	s.used += n
+	return n
+}
+
+// releaseN gives back n slots taken and not used.
+func (s *slots) releaseN(n int) {
+	if n <= 0 {
+		return
+	}
+	s.mu.Lock()
+	s.used -= n
+	s.cond.Broadcast()
+	s.mu.Unlock()
 }
 
 func (s *slots) release() {
@@ -50,6 +66,13 @@ func (s *slots) release() {
 	s.used--
 	s.cond.Broadcast()
 	s.mu.Unlock()
+}
+
+// size is the current bound.
+func (s *slots) size() int {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.limit
 }
 
 func (s *slots) resize(n int) {
