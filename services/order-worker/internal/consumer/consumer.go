@@ -99,11 +99,11 @@ func (c *Consumer) Run(ctx context.Context) error {
 	work, cancelWork := context.WithCancel(context.WithoutCancel(ctx))
 	defer cancelWork()
 	var inflight sync.WaitGroup
-	dispatch := func(p int, msgs []redis.XMessage, claimed, reserved bool) {
+	dispatch := func(p int, msgs []redis.XMessage, claimed bool) {
 		// Entries already read belong to this consumer: finish them during a
 		// drain too (at most one batch), rather than leave them to a claim.
 		for _, msg := range msgs {
-			if !reserved && !c.slots.acquire(work) {
+			if !c.slots.acquire(work) {
 				return // drain deadline passed: the rest stays pending for others
 			}
 			inflight.Add(1)
@@ -149,8 +149,7 @@ func (c *Consumer) Run(ctx context.Context) error {
 }
 
 // dispatcher hands entries of partition p to the processing goroutines.
-// reserved: the reader already holds a slot for each entry.
-type dispatcher func(p int, msgs []redis.XMessage, claimed, reserved bool)
+type dispatcher func(p int, msgs []redis.XMessage, claimed bool)
 
 // ensureGroup creates the streams and their group if missing, retrying
 // while Redis is away.
@@ -180,27 +179,17 @@ func (c *Consumer) readLoop(ctx context.Context, p int, dispatch dispatcher) {
 		case <-ctx.Done():
 			return
 		}
-		// Take only what can start now: an entry read but waiting for a slot
-		// would age in this consumer's pending list and be claimed by
-		// another one after claimIdle (a delivery counted towards the dead
-		// letters) while a slow worker still holds it. Each partition's
-		// reader holds at most its share of the slots while it blocks, and
-		// waits for a quarter of that share to be free, so reads stay batched.
-		share := max(1, min(c.cfg.BatchSize, c.slots.size()/len(c.keys.All())))
-		n := c.slots.acquireBatch(ctx, max(1, share/4), share)
-		if n == 0 {
-			return
-		}
-		res, err := c.read(ctx, p, n)
-		got := 0
-		for _, s := range res {
-			got += len(s.Messages)
-		}
-		c.slots.releaseN(n - got)
+		// Read no more than can be in flight at once: an entry read waits
+		// for a slot in this consumer's pending list, and one that waited
+		// longer than claimIdle would be claimed by another consumer (a
+		// delivery counted towards the dead letters) while this one still
+		// holds it. With at most one entry queued per slot (per partition
+		// read), an entry waits about one order's time per partition.
+		res, err := c.read(ctx, p, max(1, min(c.cfg.BatchSize, c.slots.size())))
 		switch {
 		case err == nil:
 			for _, s := range res {
-				dispatch(p, s.Messages, false, true)
+				dispatch(p, s.Messages, false)
 			}
 		case errors.Is(err, redis.Nil) || ctx.Err() != nil || errors.Is(err, errPaused):
 		case strings.HasPrefix(err.Error(), "NOGROUP"):
@@ -288,7 +277,7 @@ func (c *Consumer) claim(ctx context.Context, p int, dispatch dispatcher) {
 		if len(msgs) > 0 {
 			c.metrics.claimed.Add(float64(len(msgs)))
 			c.log.Info("claimed entries left by another consumer", "stream", c.keys.Stream(p), "count", len(msgs))
-			dispatch(p, msgs, true, false)
+			dispatch(p, msgs, true)
 		}
 		if next == "0-0" || next == "" {
 			return

@@ -23,11 +23,7 @@ func newSlots(n int) *slots {
 }
 
 // acquire waits for a free slot; false when ctx ended first.
-func (s *slots) acquire(ctx context.Context) bool { return s.acquireBatch(ctx, 1, 1) == 1 }
-
-// acquireBatch waits until at least want slots are free (or none is in
-// use), then takes up to upTo of those free; 0 when ctx ended first.
-func (s *slots) acquireBatch(ctx context.Context, want, upTo int) int {
+func (s *slots) acquire(ctx context.Context) bool {
 	stop := context.AfterFunc(ctx, func() {
 		s.mu.Lock()
 		s.cond.Broadcast()
@@ -36,29 +32,17 @@ func (s *slots) acquireBatch(ctx context.Context, want, upTo int) int {
 	defer stop()
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	for s.limit-s.used < min(want, s.limit) || s.limit-s.used < 1 {
+	for s.used >= s.limit {
 		if ctx.Err() != nil {
-			return 0
+			return false
 		}
 		s.cond.Wait()
 	}
 	if ctx.Err() != nil {
-		return 0
+		return false
 	}
-	n := min(upTo, s.limit-s.used)
-	s.used += n
-	return n
-}
-
-// releaseN gives back n slots taken and not used.
-func (s *slots) releaseN(n int) {
-	if n <= 0 {
-		return
-	}
-	s.mu.Lock()
-	s.used -= n
-	s.cond.Broadcast()
-	s.mu.Unlock()
+	s.used++
+	return true
 }
 
 func (s *slots) release() {
