@@ -47,6 +47,7 @@ func TestNoOversellWithThreeWorkers(t *testing.T) {
 func TestSIGKILLedWorkersLoseNothing(t *testing.T) {
 	s := newShop(t, schematest.MigratedDatabase(t), testenv.Redis(t), 900, 900, 900, 900, 900)
 	workers := []*proc{s.startWorker(), s.startWorker(), s.startWorker()}
+	all := append([]*proc(nil), workers...)
 	done := make(chan []uuid.UUID, 1)
 	go func() { done <- s.enqueue(1500, 4, 12*time.Millisecond) }()
 	r := rand.New(rand.NewPCG(7, 7))
@@ -60,12 +61,17 @@ func TestSIGKILLedWorkersLoseNothing(t *testing.T) {
 			workers[i].kill()
 			kills++
 			workers[i] = s.startWorker()
+			all = append(all, workers[i])
 		}
 	}
 	s.waitDecided(sent, 3*time.Minute)
 	confirmed, failed := s.checkInvariants(sent)
-	t.Logf("%d kills; %d orders: %d confirmed, %d failed", kills, len(sent), confirmed, failed)
-	if kills < 3 {
-		t.Fatalf("only %d kills happened; the test did not exercise crashes", kills)
+	claims := 0 // from every worker's log, the killed ones' too
+	for _, w := range all {
+		claims += strings.Count(w.out.String(), "claimed entries left by another consumer")
+	}
+	t.Logf("%d kills, %d claims; %d orders: %d confirmed, %d failed", kills, claims, len(sent), confirmed, failed)
+	if kills < 3 || claims == 0 {
+		t.Fatalf("%d kills and %d claims: the test did not exercise a takeover of a dead worker's entries", kills, claims)
 	}
 }

@@ -3,6 +3,7 @@ package app_test
 import (
 	"context"
 	"log/slog"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -15,6 +16,7 @@ import (
 	"go.opentelemetry.io/otel/sdk/trace/tracetest"
 
 	"github.com/goshop-platform/shop/services/kernel/orderstream"
+	"github.com/goshop-platform/shop/services/kernel/pause"
 	"github.com/goshop-platform/shop/services/kernel/schema/schematest"
 	"github.com/goshop-platform/shop/services/order-worker/internal/app"
 	"github.com/goshop-platform/shop/services/order-worker/internal/workerconfig"
@@ -118,6 +120,63 @@ func TestGroupTidying(t *testing.T) {
 		"shop_order_stream_oldest_pending_age_seconds 0", "shop_order_dead_letters 0", "shop_order_group_consumers 1"} {
 		if !strings.Contains(metrics, want+"\n") {
 			t.Fatalf("/metrics lacks %q", want)
+		}
+	}
+}
+
+// TestConsumersInProcessUnderLoad runs three workers in this process, so
+// that `go test -race` sees the consumer's goroutines (readers, claims,
+// slots, the pause watcher, the batcher) under real load: while 1,500
+// orders flow, their concurrency is changed as a hot reload does, and
+// consumption is paused and resumed. Every order is decided once and the
+// stock adds up.
+func TestConsumersInProcessUnderLoad(t *testing.T) {
+	s := newShop(t, schematest.MigratedDatabase(t), testenv.Redis(t), 400, 400, 400, 400)
+	var workers []*app.Worker
+	var done []chan error
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	for i := range 3 {
+		spec := workerconfig.Defaults()
+		spec.HTTP.Addr, spec.HTTP.DrainDelay = "127.0.0.1:0", 0
+		spec.Database.URL, spec.Redis.URL = config.Secret(s.dbURL), config.Secret(s.redisURL)
+		spec.Consumer.Name, spec.Consumer.Concurrency, spec.Consumer.Block = "inproc-"+strconv.Itoa(i), 4, 100*time.Millisecond
+		spec.Consumer.ClaimIdle, spec.Consumer.ClaimInterval, spec.Notifier.Kind = 2*time.Second, 300*time.Millisecond, "none"
+		w, err := app.New(context.Background(), spec, slog.New(slog.DiscardHandler))
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(w.Close)
+		ch := make(chan error, 1)
+		go func() { ch <- w.Consumer.Run(ctx) }()
+		workers, done = append(workers, w), append(done, ch)
+	}
+	sent := make(chan []uuid.UUID, 1)
+	go func() { sent <- s.enqueue(1500, 4, 4*time.Millisecond) }()
+	deadline := time.Now().Add(2 * time.Minute)
+	for round := 0; round < 6 || s.decided() < 1200; round++ {
+		if time.Now().After(deadline) {
+			t.Fatalf("only %d orders decided in 2 minutes", s.decided())
+		}
+		for i, w := range workers {
+			w.Consumer.SetConcurrency(1 + (round+i)%8)
+		}
+		st := pause.State{Paused: round%4 == 1, Reason: "race test"}
+		if err := pause.Write(context.Background(), s.rdb, pause.Consumption, st); err != nil {
+			t.Fatal(err)
+		}
+		time.Sleep(300 * time.Millisecond)
+	}
+	if err := pause.Write(context.Background(), s.rdb, pause.Consumption, pause.State{}); err != nil {
+		t.Fatal(err)
+	}
+	ids := <-sent
+	s.waitDecided(ids, 2*time.Minute)
+	s.checkInvariants(ids)
+	cancel()
+	for i, ch := range done {
+		if err := <-ch; err != nil {
+			t.Errorf("worker %d did not drain cleanly: %v", i, err)
 		}
 	}
 }

@@ -6,6 +6,7 @@ import (
 	"os/exec"
 	"strconv"
 	"strings"
+	"syscall"
 	"testing"
 	"time"
 
@@ -129,7 +130,7 @@ func TestSIGTERMDrainsAndExits(t *testing.T) {
 	w := s.startWorker("WORKER_HTTP_DRAIN_DELAY=300ms")
 	sent := s.enqueue(300, 4, 0)
 	eventually(t, 20*time.Second, "some orders decided", func() bool { return s.decided() > 0 })
-	if err := w.cmd.Process.Signal(os.Interrupt); err != nil {
+	if err := w.cmd.Process.Signal(syscall.SIGTERM); err != nil {
 		t.Fatal(err)
 	}
 	done := make(chan error, 1)
@@ -138,7 +139,7 @@ func TestSIGTERMDrainsAndExits(t *testing.T) {
 	case err := <-done:
 		w.exited = true
 		if err != nil {
-			t.Fatalf("worker exited with %v after SIGINT:\n%s", err, tail(w.out.String(), 2000))
+			t.Fatalf("worker exited with %v after SIGTERM:\n%s", err, tail(w.out.String(), 2000))
 		}
 	case <-time.After(30 * time.Second):
 		t.Fatal("worker did not exit within 30s")
