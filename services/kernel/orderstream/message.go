@@ -10,6 +10,7 @@ import (
 	"errors"
 	"fmt"
 	"strconv"
+	"strings"
 	"time"
 
 	"github.com/google/uuid"
@@ -104,6 +105,11 @@ func Decode(fields map[string]any) (Message, error) {
 	}
 	if err := json.Unmarshal([]byte(get("items")), &m.Items); err != nil {
 		return m, fmt.Errorf("%w: items: %v", ErrUndecodable, err)
+	}
+	// The api refuses repeated names at intake; an entry from elsewhere
+	// that repeats one could be read differently by another consumer.
+	if ptr, dup := problem.DuplicateName([]byte(get("items"))); dup {
+		return m, fmt.Errorf("%w: items%s: repeated name", ErrInvalidOrderFields, strings.TrimPrefix(ptr, "#"))
 	}
 	if errs := ValidateItems(m.Items); len(errs) > 0 {
 		return m, fmt.Errorf("%w: %s %s", ErrInvalidOrderFields, errs[0].Pointer, errs[0].Detail)

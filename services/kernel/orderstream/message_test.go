@@ -96,6 +96,8 @@ func TestDecodeErrors(t *testing.T) {
 		{"garbled items", with("items", `[{"product_id":7,`), orderstream.ErrUndecodable, orderID, "undecodable: items: unexpected end of JSON input"},
 		{"items of the wrong JSON type", with("items", `{"product_id":7}`), orderstream.ErrUndecodable, orderID,
 			"undecodable: items: json: cannot unmarshal object into Go value of type []orderstream.Item"},
+		{"repeated name in a line", with("items", `[{"product_id":7,"quantity":1,"Quantity":9}]`), orderstream.ErrInvalidOrderFields, orderID,
+			"invalid_order: items/0/Quantity: repeated name"},
 		{"quantity as string", with("items", `[{"product_id":7,"quantity":"2"}]`), orderstream.ErrUndecodable, orderID,
 			"undecodable: items: json: cannot unmarshal string into Go struct field Item.quantity of type int"},
 		{"no lines", with("items", `[]`), orderstream.ErrInvalidOrderFields, orderID, "invalid_order: #/items must have between 1 and 100 lines, got 0"},

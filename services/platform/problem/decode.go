@@ -51,6 +51,10 @@ func DecodeBytes(body []byte, dst any) *Problem {
 	if _, err := dec.Token(); !errors.Is(err, io.EOF) {
 		return BadRequest("the request body holds more than one JSON value", FieldError{Pointer: "#", Detail: "trailing data after the JSON value"})
 	}
+	if ptr, dup := DuplicateName(body); dup {
+		return BadRequest("a name appears twice in one JSON object; send each field once",
+			FieldError{Pointer: ptr, Detail: "duplicate name (compared case-insensitively, as field names are)"})
+	}
 	return nil
 }
 

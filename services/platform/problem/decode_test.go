@@ -408,6 +408,11 @@ func FuzzDecodeBytes(f *testing.F) {
 		var dst orderRequest
 		p := problem.DecodeBytes(body, &dst)
 		if p == nil {
+			// An accepted body names each member once (a repeated name would
+			// be read one way here and maybe another in front of us).
+			if name, ok := repeatedName(body); ok {
+				t.Fatalf("accepted a body that repeats the name %q", name)
+			}
 			b, err := json.Marshal(dst)
 			if err != nil {
 				t.Fatalf("accepted body does not re-encode: %v", err)
