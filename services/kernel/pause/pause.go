@@ -79,17 +79,16 @@ type Watcher struct {
 	// OnChange, when set, is called with every new state (metrics).
 	OnChange func(State)
 
-	mu     sync.Mutex
-	state  atomic.Pointer[State] // read on every request: no lock
-	open   chan struct{}         // closed while running
-	paused chan struct{}         // closed while paused
+	mu    sync.Mutex
+	state atomic.Pointer[State] // read on every request: no lock
+	open  chan struct{}         // closed while running
 }
 
 // NewWatcher builds a watcher that starts as "running".
 func NewWatcher(rdb redis.UniversalClient, name string, refresh time.Duration, log *slog.Logger) *Watcher {
 	open := make(chan struct{})
 	close(open)
-	w := &Watcher{RDB: rdb, Name: name, Refresh: refresh, Log: log, open: open, paused: make(chan struct{})}
+	w := &Watcher{RDB: rdb, Name: name, Refresh: refresh, Log: log, open: open}
 	w.state.Store(&State{})
 	return w
 }
@@ -129,25 +128,15 @@ func (w *Watcher) set(s State) {
 	switch {
 	case s.Paused && !was:
 		w.open = make(chan struct{})
-		close(w.paused)
 		w.Log.Warn("paused by an operator", "switch", w.Name, "reason", s.Reason, "by", s.By)
 	case !s.Paused && was:
 		close(w.open)
-		w.paused = make(chan struct{})
 		w.Log.Info("resumed by an operator", "switch", w.Name)
 	}
 	w.state.Store(&s)
 	if w.OnChange != nil && s.Paused != was {
 		w.OnChange(s)
 	}
-}
-
-// Paused returns a channel that is closed once the switch is paused: a
-// reader blocked waiting for work gives up on it.
-func (w *Watcher) Paused() <-chan struct{} {
-	w.mu.Lock()
-	defer w.mu.Unlock()
-	return w.paused
 }
 
 // State is the switch as last read.

@@ -83,10 +83,6 @@ func New(rdb redis.UniversalClient, proc Processor, cfg Config, log *slog.Logger
 	return c
 }
 
-// Paused reports whether an operator has paused consumption (readiness
-// stays true: the worker is healthy and resumes on its own).
-func (c *Consumer) Paused() pause.State { return c.pause.State() }
-
 // SetConcurrency changes how many orders are processed at once (hot reload).
 func (c *Consumer) SetConcurrency(n int) { c.slots.resize(n) }
 
@@ -191,7 +187,7 @@ func (c *Consumer) readLoop(ctx context.Context, p int, dispatch dispatcher) {
 			for _, s := range res {
 				dispatch(p, s.Messages, false)
 			}
-		case errors.Is(err, redis.Nil) || ctx.Err() != nil || errors.Is(err, errPaused):
+		case errors.Is(err, redis.Nil) || ctx.Err() != nil:
 		case strings.HasPrefix(err.Error(), "NOGROUP"):
 			// Redis lost the group (restart without persistence, FLUSHALL): recreate it.
 			_ = c.ensureGroupOf(ctx, p)
@@ -203,33 +199,16 @@ func (c *Consumer) readLoop(ctx context.Context, p int, dispatch dispatcher) {
 	}
 }
 
-// errPaused: a blocking read was given up because consumption was paused.
-var errPaused = errors.New("consumption paused")
-
-// read is one blocking XREADGROUP on partition p, given up when an
-// operator pauses consumption meanwhile (so a pause takes effect at once,
-// not after consumer.block). A reply cut off that way may have delivered
-// entries to this consumer: they stay pending and are claimed after the
-// resume, like those of a crashed consumer.
+// read is one XREADGROUP of up to count entries on partition p, blocking
+// up to consumer.block. It is not cut short by a pause: go-redis does not
+// interrupt a blocking read, and entries Redis delivered to a read given up
+// would sit in this consumer's pending list until a claim. A pause
+// therefore takes effect within consumer.block.
 func (c *Consumer) read(ctx context.Context, p, count int) ([]redis.XStream, error) {
-	rctx, cancel := context.WithCancel(ctx)
-	defer cancel()
-	paused := c.pause.Paused()
-	go func() {
-		select {
-		case <-paused:
-			cancel()
-		case <-rctx.Done():
-		}
-	}()
-	res, err := c.rdb.XReadGroup(rctx, &redis.XReadGroupArgs{
+	return c.rdb.XReadGroup(ctx, &redis.XReadGroupArgs{
 		Group: orderstream.Group, Consumer: c.cfg.Name, Streams: []string{c.keys.Stream(p), ">"},
 		Count: int64(count), Block: c.cfg.Block,
 	}).Result()
-	if err != nil && rctx.Err() != nil && ctx.Err() == nil {
-		return nil, errPaused
-	}
-	return res, err
 }
 
 // claimLoop takes over entries that another consumer has held too long,
