@@ -5,6 +5,7 @@
 // the pause switches). Every action's reason starts with "e2e: "; the Go
 // test checks the audit log for them afterwards.
 import assert from 'node:assert/strict'
+import { setTimeout as sleep } from 'node:timers/promises'
 import { adminToken, api, assertNoConsoleErrors, env, eventually, openPage, run, shot } from './harness.mjs'
 
 const operatorURL = process.env.OPERATOR_URL
@@ -149,11 +150,11 @@ async function pauseConsumption(browser) {
   assert.match(pausedBy, new RegExp(`Paused by ${env.adminEmail.replace('.', '\\.')} since .+: “e2e: deploying a new worker”`))
   await eventually('the worker to see the pause', async () => (await operator('/switches')).consumption_paused)
   // A read the worker started just before it saw the pause may still be
-  // blocked on the stream (WORKER_CONSUMER_BLOCK, 200 ms): wait until no
-  // consumer has asked for entries for a second.
-  const adminApi = await adminToken()
-  await eventually('the worker to stop reading', async () =>
-    (await api('/api/v1/admin/queues', { token: adminApi })).partitions.every((p) => p.consumers.every((c) => c.idle_seconds >= 1)))
+  // blocked on the stream for up to WORKER_CONSUMER_BLOCK (200 ms) and take
+  // an order placed meanwhile: the pause is complete after that. (The
+  // consumers' idle time cannot tell: Redis 7.0 does not reset it for a
+  // read that is still waiting.)
+  await sleep(1500)
 
   const { id } = await api('/api/v1/orders', { method: 'POST', token, body: { items: [{ product_id: product.id, quantity: 1 }] } })
   // The page refreshes itself: the order shows as lag while nobody reads it.
