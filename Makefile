@@ -46,10 +46,14 @@ NORACE_RE := ^github.com/goshop-platform/shop/(charts/test|compose|tilt|dashboar
 
 # -vet=off: make test runs the full go vet first (lint); go test would vet
 # again, in the race build's configuration.
+# -json through tools/testsummary: the same output as go test, plus every
+# skipped test with its reason; a skip not in its allowed-skips.txt fails.
+SUMMARY = $(GO) run ./tools/testsummary tools/testsummary/allowed-skips.txt
+
 unit: ## go tests of every module (starts throwaway PostgreSQL/Redis servers, a Kubernetes control plane... itself)
 	set -o pipefail; race=$$($(GO) list $(PKGS) | grep -Ev '$(NORACE_RE)') && \
-	CGO_ENABLED=1 $(GO) test -race -vet=off -count=1 -timeout 20m $$race
-	$(GO) test -vet=off -count=1 -timeout 20m $(addprefix ./,$(NORACE))
+	CGO_ENABLED=1 $(GO) test -json -race -vet=off -count=1 -timeout 20m $$race | $(SUMMARY)
+	set -o pipefail; $(GO) test -json -vet=off -count=1 -timeout 20m $(addprefix ./,$(NORACE)) | $(SUMMARY)
 
 lint: $(STATICCHECK) ## gofmt, go vet, staticcheck
 	@unformatted=$$(gofmt -l services dashboards charts compose tilt tools); if [[ -n "$$unformatted" ]]; then echo "gofmt needed:"; echo "$$unformatted"; exit 1; fi

@@ -1,6 +1,7 @@
 package livestack_test
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"fmt"
@@ -122,7 +123,8 @@ func checkIncidents(t *testing.T, s *stack) {
 
 	// 2. A slow worker under traffic: the backlog ages past 2 minutes
 	// (4 orders decided at a time, 5 s each, while 25/s arrive).
-	setWorkerSpec(t, s, "{consumer: {concurrency: 4}, faults: {slowdown: 5s}}")
+	// A fifth of the attempts fail transiently too (retried, never lost).
+	setWorkerSpec(t, s, "{consumer: {concurrency: 4}, faults: {slowdown: 5s, failureRatio: 0.2}}")
 	ctx, stop := context.WithCancel(context.Background())
 	defer stop()
 	traffic := exec.CommandContext(ctx, testenv.Binary(t, "../../services/loadgen/cmd/loadgen"), "run",
@@ -139,7 +141,7 @@ func checkIncidents(t *testing.T, s *stack) {
 	awaitAlert(t, s, "ShopOrderBacklogTooOld", 4*time.Minute, "pending", "firing")
 
 	// Recover: the flag off, the traffic stopped, the garbage discarded.
-	setWorkerSpec(t, s, "{faults: {slowdown: 0s}}")
+	setWorkerSpec(t, s, "{faults: {slowdown: 0s, failureRatio: 0}}")
 	stop()
 	_ = traffic.Wait()
 	discarded := call(t, s, http.MethodPost, "/api/v1/admin/dead-letters/discard", admin, "",
@@ -151,4 +153,36 @@ func checkIncidents(t *testing.T, s *stack) {
 	awaitAlert(t, s, "ShopOrderDeadLetters", time.Minute, "inactive")
 	awaitAlert(t, s, "ShopFaultInjectionActive", time.Minute, "inactive")
 
+	// 3. Intake paused for maintenance: orders get 503 (the overview's
+	// intake error ratio) until the console's resume.
+	buyer := login(t, s, "buyer@example.com", "buyer-password-1")
+	call(t, s, http.MethodPost, "/api/v1/admin/intake", admin, "", map[string]any{"paused": true, "reason": "live-stack: maintenance"}, http.StatusOK)
+	order := map[string]any{"items": []any{map[string]any{"product_id": 1, "quantity": 1}}}
+	eventually(t, 10*time.Second, "orders refused while intake is paused", func() (bool, string) {
+		code := status(t, s, http.MethodPost, "/api/v1/orders", buyer, order)
+		return code == http.StatusServiceUnavailable, fmt.Sprint(code)
+	})
+	call(t, s, http.MethodPost, "/api/v1/admin/intake", admin, "", map[string]any{"paused": false, "reason": "live-stack: done"}, http.StatusOK)
+	eventually(t, 10*time.Second, "orders accepted after the resume", func() (bool, string) {
+		code := status(t, s, http.MethodPost, "/api/v1/orders", buyer, order)
+		return code == http.StatusAccepted, fmt.Sprint(code)
+	})
+}
+
+// status sends one request and returns its status code.
+func status(t *testing.T, s *stack, method, path, token string, body any) int {
+	t.Helper()
+	j, _ := json.Marshal(body)
+	req, err := http.NewRequest(method, s.api.base()+path, bytes.NewReader(j))
+	if err != nil {
+		t.Fatal(err)
+	}
+	req.Header.Set("Content-Type", "application/json")
+	req.Header.Set("Authorization", "Bearer "+token)
+	resp, err := (&http.Client{Timeout: 10 * time.Second}).Do(req)
+	if err != nil {
+		t.Fatalf("%s %s: %v", method, path, err)
+	}
+	_ = resp.Body.Close()
+	return resp.StatusCode
 }

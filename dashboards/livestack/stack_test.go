@@ -44,6 +44,7 @@ func TestDashboardsAlertsAndTracesOnALiveStack(t *testing.T) {
 	t.Run("order trace has Postgres and Redis client spans", func(t *testing.T) { checkClientSpans(t, s, l.orderTraceID) })
 	t.Run("product write trace reaches catalog-sync's Directus call", func(t *testing.T) { checkProductTrace(t, s, l.productTraceID) })
 	t.Run("alerts fire on injected faults and clear after the console's actions", func(t *testing.T) { checkIncidents(t, s) })
+	t.Run("queries with an `or vector(0)` fallback name real metrics", func(t *testing.T) { checkFallbacks(t, s) })
 	t.Logf("total %s", time.Since(began).Round(100*time.Millisecond))
 }
 

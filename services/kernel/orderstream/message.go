@@ -60,16 +60,30 @@ var (
 
 // Encode renders m as stream entry fields.
 func (m Message) Encode() map[string]any {
-	items, _ := json.Marshal(m.Items) // a slice of plain structs cannot fail
-	return map[string]any{
-		"v":           strconv.Itoa(SchemaVersion),
-		"order_id":    m.OrderID.String(),
-		"user_id":     strconv.FormatInt(m.UserID, 10),
-		"items":       string(items),
-		"accepted_at": m.AcceptedAt.UTC().Format(time.RFC3339Nano),
-		"traceparent": m.Traceparent,
+	f := m.AppendFields(make([]any, 0, 12))
+	out := make(map[string]any, len(f)/2)
+	for i := 0; i < len(f); i += 2 {
+		out[f[i].(string)] = f[i+1]
 	}
+	return out
 }
+
+// AppendFields appends the entry's fields to dst as name, value pairs (the
+// order XADD and HSET take them in), without building a map: the intake
+// path's form of Encode.
+func (m Message) AppendFields(dst []any) []any {
+	items, _ := json.Marshal(m.Items) // a slice of plain structs cannot fail
+	return append(dst,
+		"v", schemaVersion,
+		"order_id", m.OrderID.String(),
+		"user_id", strconv.FormatInt(m.UserID, 10),
+		"items", string(items),
+		"accepted_at", m.AcceptedAt.UTC().Format(time.RFC3339Nano),
+		"traceparent", m.Traceparent)
+}
+
+// schemaVersion is SchemaVersion as the string the entries carry.
+var schemaVersion = strconv.Itoa(SchemaVersion)
 
 // Decode parses stream entry fields. Its errors wrap one of the poison
 // reasons above; the order id is returned whenever it was readable so that

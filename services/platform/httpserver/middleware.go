@@ -10,9 +10,6 @@ import (
 	"runtime/debug"
 	"time"
 
-	"go.opentelemetry.io/contrib/instrumentation/net/http/otelhttp"
-	"go.opentelemetry.io/otel/trace"
-
 	"github.com/goshop-platform/shop/services/platform/problem"
 	"github.com/goshop-platform/shop/services/platform/telemetry"
 )
@@ -61,24 +58,6 @@ func Recover(log *slog.Logger) func(http.Handler) http.Handler {
 	}
 }
 
-// Trace starts a server span per request (W3C trace context from the
-// client), named after the route pattern once routing is done. Probes and
-// metrics scrapes are not traced.
-func Trace(next http.Handler) http.Handler {
-	named := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		next.ServeHTTP(w, r)
-		trace.SpanFromContext(r.Context()).SetName(r.Method + " " + telemetry.RoutePattern(r))
-	})
-	return otelhttp.NewHandler(named, "http.request",
-		otelhttp.WithFilter(func(r *http.Request) bool {
-			switch r.URL.Path {
-			case "/livez", "/readyz", "/metrics":
-				return false
-			}
-			return true
-		}))
-}
-
 // AccessLog writes one JSON line per request, with trace ids from context.
 func AccessLog(log *slog.Logger) func(http.Handler) http.Handler {
 	return func(next http.Handler) http.Handler {
@@ -118,18 +97,32 @@ func LimitBody(max int64) func(http.Handler) http.Handler {
 
 // SecurityHeaders sets the headers every JSON API response should carry:
 // no MIME sniffing, no framing, no referrer, a CSP that allows nothing (an
-// API serves no active content), and HSTS on TLS connections. A handler
-// that serves HTML (the storefront) overrides Content-Security-Policy.
-func SecurityHeaders(next http.Handler) http.Handler {
-	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		h := w.Header()
-		h.Set("X-Content-Type-Options", "nosniff")
-		h.Set("X-Frame-Options", "DENY")
-		h.Set("Referrer-Policy", "no-referrer")
-		h.Set("Content-Security-Policy", "default-src 'none'; frame-ancestors 'none'")
-		if r.TLS != nil {
-			h.Set("Strict-Transport-Security", "max-age=31536000; includeSubDomains")
-		}
-		next.ServeHTTP(w, r)
-	})
+// API serves no active content), and HSTS on https requests: TLS
+// connections, and requests a trusted proxy (a TLS-terminating ingress)
+// forwarded with X-Forwarded-Proto: https. A handler that serves HTML (the
+// storefront) overrides Content-Security-Policy.
+func SecurityHeaders(proxies Proxies) func(http.Handler) http.Handler {
+	return func(next http.Handler) http.Handler {
+		return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			// The values are shared, read-only slices (cap 1: an Add copies)
+			// rather than one allocation per header and request.
+			h := w.Header()
+			h["X-Content-Type-Options"] = nosniff
+			h["X-Frame-Options"] = deny
+			h["Referrer-Policy"] = noReferrer
+			h["Content-Security-Policy"] = noContent
+			if proxies.Scheme(r) == "https" {
+				h["Strict-Transport-Security"] = hsts
+			}
+			next.ServeHTTP(w, r)
+		})
+	}
 }
+
+var (
+	nosniff    = []string{"nosniff"}
+	deny       = []string{"DENY"}
+	noReferrer = []string{"no-referrer"}
+	noContent  = []string{"default-src 'none'; frame-ancestors 'none'"}
+	hsts       = []string{"max-age=31536000; includeSubDomains"}
+)

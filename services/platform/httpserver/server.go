@@ -1,9 +1,11 @@
 // Package httpserver is the HTTP skeleton every service shares: a chi router
-// with request ids, panic recovery, tracing, RED metrics, JSON access logs and
-// a body size limit; /livez, /readyz (which checks dependencies) and
-// /metrics; explicit timeouts; and a graceful drain on shutdown in which
-// /readyz turns unready first, in-flight requests finish, then connections
-// close.
+// with request ids, panic recovery, tracing, RED metrics, JSON access logs,
+// security headers and a body size limit; the trusted proxies whose
+// X-Forwarded-For and X-Forwarded-Proto are believed (client address, and
+// HSTS behind a TLS-terminating ingress); /livez, /readyz (which checks
+// dependencies) and /metrics; explicit timeouts; and a graceful drain on
+// shutdown in which /readyz turns unready first, in-flight requests finish,
+// then connections close.
 package httpserver
 
 import (
@@ -13,6 +15,7 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"strconv"
 	"sync/atomic"
 	"time"
 
@@ -33,6 +36,11 @@ type Config struct {
 	DrainDelay      time.Duration `json:"drainDelay"`
 	ShutdownTimeout time.Duration `json:"shutdownTimeout"`
 	MaxBodyBytes    int64         `json:"maxBodyBytes" jsonschema:"minimum=1024"`
+	// TrustedProxies are the CIDRs (or single addresses) of the proxies in
+	// front of the service, such as a TLS-terminating ingress: only from
+	// these peers are X-Forwarded-For (the client address) and
+	// X-Forwarded-Proto (the scheme, and so HSTS) believed. Empty: none.
+	TrustedProxies []string `json:"trustedProxies"`
 }
 
 // DefaultConfig listens on addr with conservative timeouts.
@@ -41,6 +49,7 @@ func DefaultConfig(addr string) Config {
 		Addr: addr, ReadHeaderTimeout: 5 * time.Second, ReadTimeout: 15 * time.Second,
 		WriteTimeout: 30 * time.Second, IdleTimeout: 2 * time.Minute,
 		DrainDelay: 2 * time.Second, ShutdownTimeout: 20 * time.Second, MaxBodyBytes: 1 << 20,
+		TrustedProxies: []string{},
 	}
 }
 
@@ -61,29 +70,44 @@ func (c Config) Validate(prefix string, add func(path, msg string)) {
 	if c.MaxBodyBytes < 1024 {
 		add(prefix+".maxBodyBytes", "must be at least 1024")
 	}
+	for i, e := range c.TrustedProxies {
+		if _, err := parseProxy(e); err != nil {
+			add(prefix+".trustedProxies["+strconv.Itoa(i)+"]", "must be a CIDR such as 10.0.0.0/8 or a single address")
+		}
+	}
 }
 
 // Server is a service's HTTP server with its probes and metrics endpoint.
 type Server struct {
 	Router   chi.Router
 	cfg      Config
+	proxies  Proxies
 	log      *slog.Logger
 	checks   []Check
 	draining atomic.Bool
 }
 
 // New builds the router with the standard middleware and the operational
-// routes; the service mounts its own routes on Router.
+// routes; the service mounts its own routes on Router. cfg must have passed
+// Validate: New panics on a trusted proxy entry that does not parse.
 func New(cfg Config, log *slog.Logger, metrics *telemetry.Metrics, checks ...Check) *Server {
-	s := &Server{Router: chi.NewRouter(), cfg: cfg, log: log, checks: checks}
+	proxies, err := ParseProxies(cfg.TrustedProxies)
+	if err != nil {
+		panic(fmt.Sprintf("httpserver.New: trustedProxies: %v (Config.Validate refuses this entry)", err))
+	}
+	s := &Server{Router: chi.NewRouter(), cfg: cfg, proxies: proxies, log: log, checks: checks}
 	// Recover sits inside tracing, metrics and the access log so that a
 	// panic is seen by all three as the 500 it becomes.
-	s.Router.Use(RequestID, SecurityHeaders, Trace, metrics.Middleware, AccessLog(log), Recover(log), LimitBody(cfg.MaxBodyBytes))
+	s.Router.Use(RequestID, SecurityHeaders(proxies), traceRequests(proxies), metrics.Middleware, AccessLog(log), Recover(log), LimitBody(cfg.MaxBodyBytes))
 	s.Router.Get("/livez", s.livez)
 	s.Router.Get("/readyz", s.readyz)
 	s.Router.Method(http.MethodGet, "/metrics", metrics.Handler())
 	return s
 }
+
+// Proxies are the parsed trusted proxies of the configuration, for handlers
+// that need the client's address (rate limits) or scheme.
+func (s *Server) Proxies() Proxies { return s.proxies }
 
 // Run serves on the configured address until ctx ends, then drains.
 func (s *Server) Run(ctx context.Context) error {

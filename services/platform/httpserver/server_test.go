@@ -4,7 +4,6 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
-	"github.com/goshop-platform/shop/services/platform/testenv"
 	"io"
 	"log/slog"
 	"net"
@@ -22,6 +21,7 @@ import (
 	"github.com/goshop-platform/shop/services/platform/httpserver"
 	"github.com/goshop-platform/shop/services/platform/problem"
 	"github.com/goshop-platform/shop/services/platform/telemetry"
+	"github.com/goshop-platform/shop/services/platform/testenv"
 )
 
 // logLines returns the JSON log records whose msg is msg.
@@ -533,6 +533,16 @@ func TestConfigValidate(t *testing.T) {
 		{"address without port", func(c *httpserver.Config) { c.Addr = "localhost" }, []string{"http.addr: must be host:port such as :8080"}},
 		{"negative drain delay", func(c *httpserver.Config) { c.DrainDelay = -time.Second }, []string{"http.drainDelay: must not be negative"}},
 		{"small body limit", func(c *httpserver.Config) { c.MaxBodyBytes = 1023 }, []string{"http.maxBodyBytes: must be at least 1024"}},
+		{"trusted proxies: CIDRs and single addresses", func(c *httpserver.Config) {
+			c.TrustedProxies = []string{"10.0.0.0/8", "192.168.1.1", "2001:db8::/32", "::1"}
+		}, nil},
+		{"trusted proxies: bad entries", func(c *httpserver.Config) {
+			c.TrustedProxies = []string{"10.0.0.0/8", "not-a-cidr", "10.0.0.0/33", ""}
+		}, []string{
+			"http.trustedProxies[1]: must be a CIDR such as 10.0.0.0/8 or a single address",
+			"http.trustedProxies[2]: must be a CIDR such as 10.0.0.0/8 or a single address",
+			"http.trustedProxies[3]: must be a CIDR such as 10.0.0.0/8 or a single address",
+		}},
 		{
 			name: "every timeout",
 			change: func(c *httpserver.Config) {

@@ -76,3 +76,27 @@ func (h tracingHook) end(span trace.Span, err error) error {
 	}
 	return err
 }
+
+// BatchSpan starts, when ctx's trace is recorded, a client span for one
+// caller's command that travels in a pipeline shared with other callers
+// (whose own traces get their own span): the pipeline as a whole belongs
+// to no single trace. The returned function ends it with the command's
+// error.
+func BatchSpan(ctx context.Context, rdb redis.UniversalClient, operation string, size int) func(error) {
+	if !trace.SpanFromContext(ctx).IsRecording() {
+		return noEnd
+	}
+	addr, db := "", 0
+	if c, ok := rdb.(*redis.Client); ok {
+		addr, db = c.Options().Addr, c.Options().DB
+	}
+	h := newTracingHook(addr, db)
+	_, span := h.start(ctx, operation, operation)
+	span.SetAttributes(attribute.Int("db.operation.batch.size", size))
+	return func(err error) {
+		_ = h.end(span, err)
+		span.End()
+	}
+}
+
+func noEnd(error) {}

@@ -31,8 +31,10 @@ import (
 // stays undecided and the queue shows it as lag until the resume confirms
 // it; and pauses intake: the api and the storefront's checkout refuse new
 // orders (503 intake-paused) until the resume. The catalogue sync's
-// "Reconcile now" runs to done and the audit log lists every action with
-// its reason (checked in PostgreSQL too). The browser part is
+// "Reconcile now" runs to done. Under Users the admin logs a customer out
+// everywhere (its token is refused at once), disables the account (its
+// login answers 403 account-disabled) and enables it again. The audit log
+// lists every action with its reason (checked in PostgreSQL too). The browser part is
 // web/e2e/console.e2e.mjs; it reaches into Redis and PostgreSQL, as an
 // operator would, through the small "operator" server below.
 func TestConsoleInTheBrowser(t *testing.T) {
@@ -87,7 +89,8 @@ func TestConsoleInTheBrowser(t *testing.T) {
 	if err := rows.Err(); err != nil {
 		t.Fatal(err)
 	}
-	want := []string{"replay_dead_letters", "pause_consumption", "resume_consumption", "pause_intake", "resume_intake", "request_catalog_reconcile"}
+	want := []string{"replay_dead_letters", "pause_consumption", "resume_consumption", "pause_intake", "resume_intake", "request_catalog_reconcile",
+		"end_sessions", "disable_user", "enable_user"}
 	if strings.Join(got, " ") != strings.Join(want, " ") {
 		t.Errorf("audit log %v, want %v", got, want)
 	}

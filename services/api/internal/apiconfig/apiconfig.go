@@ -4,7 +4,6 @@
 package apiconfig
 
 import (
-	"net"
 	"net/url"
 	"strconv"
 	"strings"
@@ -31,9 +30,6 @@ type Spec struct {
 	CORS      CORS              `json:"cors"`
 	// Operations tunes the admin console's actions (dead letters, pauses).
 	Operations Operations `json:"operations"`
-	// TrustedProxies are CIDRs whose X-Forwarded-For is believed when
-	// finding the client address for rate limits.
-	TrustedProxies []string `json:"trustedProxies"`
 	// Faults injects faults on purpose (hot-reloaded; all off by default).
 	Faults Faults `json:"faults"`
 }
@@ -72,8 +68,12 @@ type Auth struct {
 	PasswordIterations uint32 `json:"passwordIterations" jsonschema:"minimum=1"`
 	// AccountCheckTTL: a deleted account's tokens stop working within this
 	// time (existence is cached this long); 0 disables the check.
-	AccountCheckTTL time.Duration  `json:"accountCheckTTL"`
-	BootstrapAdmin  BootstrapAdmin `json:"bootstrapAdmin"`
+	AccountCheckTTL time.Duration `json:"accountCheckTTL"`
+	// CutOffRefresh is how often each replica reads the session cut-offs
+	// (log out everywhere, disabled accounts) other replicas published: a
+	// cut-off applies everywhere within about this time.
+	CutOffRefresh  time.Duration  `json:"cutOffRefresh"`
+	BootstrapAdmin BootstrapAdmin `json:"bootstrapAdmin"`
 }
 
 // BootstrapAdmin, when Email is set, is created at start if missing.
@@ -143,6 +143,11 @@ type Orders struct {
 	// spec.redis.readTimeout, so the client never cuts a WAIT short.
 	ReplicaTimeout time.Duration `json:"replicaTimeout"`
 	MinReplicas    int           `json:"minReplicas" jsonschema:"minimum=1"`
+	// IntakePipelines is how many pipelines send the intake scripts of
+	// concurrent orders to Redis together (durability none, one Redis, not
+	// a Cluster): under load one round trip carries several orders. 0 sends
+	// each order on its own.
+	IntakePipelines int `json:"intakePipelines" jsonschema:"minimum=0,maximum=64"`
 }
 
 // Durability modes of order intake.
@@ -186,17 +191,16 @@ func Defaults() Spec {
 		Auth: Auth{
 			Issuer: "http://localhost:8080", Audience: "shop", KeysDir: "", ActiveKeyID: "",
 			AccessTokenTTL: 15 * time.Minute, RefreshTokenTTL: 30 * 24 * time.Hour, RefreshReuseGrace: 10 * time.Second,
-			PasswordMemoryKB: 19 * 1024, PasswordIterations: 2, AccountCheckTTL: 30 * time.Second,
+			PasswordMemoryKB: 19 * 1024, PasswordIterations: 2, AccountCheckTTL: 30 * time.Second, CutOffRefresh: time.Second,
 		},
 		RateLimit: RateLimit{LoginPerAccount: 5, LoginPerIP: 30, LoginWindow: time.Minute,
 			RegisterPerIP: 10, RegisterWindow: time.Hour, OrdersPerUser: 60, OrdersWindow: time.Minute},
 		Orders: Orders{IdempotencyTTL: 24 * time.Hour, PendingStatusTTL: 7 * 24 * time.Hour, LiveHeartbeat: 15 * time.Second, MaxLiveStreamsPerUser: 5,
-			Durability: DurabilityNone, ReplicaTimeout: 100 * time.Millisecond, MinReplicas: 1},
+			Durability: DurabilityNone, ReplicaTimeout: 100 * time.Millisecond, MinReplicas: 1, IntakePipelines: 4},
 		Payments: Payments{Provider: "mock", Mock: Mock{ProcessingDelay: 3 * time.Second}, Stripe: Stripe{Timeout: 20 * time.Second},
 			SweepInterval: 2 * time.Second, RecheckAfter: 5 * time.Second},
-		CORS:           CORS{AllowedOrigins: []string{"http://localhost:8088"}},
-		Operations:     Operations{DiscardedRetention: 30 * 24 * time.Hour, ControlRefresh: time.Second},
-		TrustedProxies: []string{},
+		CORS:       CORS{AllowedOrigins: []string{"http://localhost:8088"}},
+		Operations: Operations{DiscardedRetention: 30 * 24 * time.Hour, ControlRefresh: time.Second},
 	}
 }
 
@@ -216,6 +220,7 @@ func (s *Spec) Validate() config.FieldErrors {
 	errs.Check(a.PasswordMemoryKB >= 1024, "spec.auth.passwordMemoryKB", "must be at least 1024")
 	errs.Check(a.PasswordIterations >= 1, "spec.auth.passwordIterations", "must be at least 1")
 	errs.Check(a.AccountCheckTTL >= 0 && a.AccountCheckTTL <= time.Hour, "spec.auth.accountCheckTTL", "must be between 0 and 1h")
+	errs.Check(a.CutOffRefresh >= 100*time.Millisecond && a.CutOffRefresh <= time.Minute, "spec.auth.cutOffRefresh", "must be between 100ms and 1m")
 	if a.BootstrapAdmin.Email != "" {
 		errs.Check(len(a.BootstrapAdmin.Password.Value()) >= 12, "spec.auth.bootstrapAdmin.password", "must be at least 12 characters when bootstrapAdmin.email is set")
 	}
@@ -229,6 +234,7 @@ func (s *Spec) Validate() config.FieldErrors {
 	errs.Check(r.OrdersWindow >= time.Second, "spec.rateLimit.ordersWindow", "must be at least 1s")
 	errs.Check(s.Orders.IdempotencyTTL >= time.Minute, "spec.orders.idempotencyTTL", "must be at least 1m")
 	errs.Check(s.Orders.PendingStatusTTL >= time.Hour, "spec.orders.pendingStatusTTL", "must be at least 1h")
+	errs.Check(s.Orders.IntakePipelines >= 0 && s.Orders.IntakePipelines <= 64, "spec.orders.intakePipelines", "must be between 0 and 64")
 	errs.Check(s.Orders.MaxLiveStreamsPerUser >= 1 && s.Orders.MaxLiveStreamsPerUser <= 1000, "spec.orders.maxLiveStreamsPerUser", "must be between 1 and 1000")
 	s.Orders.validateDurability(s.Redis.ReadTimeout, errs.Add)
 	s.Payments.validate(errs.Add)
@@ -242,11 +248,6 @@ func (s *Spec) Validate() config.FieldErrors {
 		u, err := url.Parse(o)
 		if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" || (u.Path != "" && u.Path != "/") {
 			errs.Add("spec.cors.allowedOrigins["+strconv.Itoa(i)+"]", "must be an origin such as https://shop.example.com")
-		}
-	}
-	for i, c := range s.TrustedProxies {
-		if _, _, err := net.ParseCIDR(c); err != nil {
-			errs.Add("spec.trustedProxies["+strconv.Itoa(i)+"]", "must be a CIDR such as 10.0.0.0/8")
 		}
 	}
 	return errs

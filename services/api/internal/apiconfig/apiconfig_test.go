@@ -48,14 +48,14 @@ func TestValidationNamesFields(t *testing.T) {
 	s.HTTP.Addr = "nope"
 	s.Auth.AccessTokenTTL = 0
 	s.CORS.AllowedOrigins = []string{"http://ok.example", "ftp://bad"}
-	s.TrustedProxies = []string{"10.0.0.0/8", "not-a-cidr"}
+	s.HTTP.TrustedProxies = []string{"10.0.0.0/8", "not-a-cidr"}
 	s.Auth.BootstrapAdmin.Email = "root@x.io"
 	var got []string
 	for _, e := range s.Validate() {
 		got = append(got, e.Field)
 	}
-	want := []string{"spec.http.addr", "spec.auth.accessTokenTTL", "spec.auth.bootstrapAdmin.password",
-		"spec.cors.allowedOrigins[1]", "spec.trustedProxies[1]"}
+	want := []string{"spec.http.addr", "spec.http.trustedProxies[1]", "spec.auth.accessTokenTTL", "spec.auth.bootstrapAdmin.password",
+		"spec.cors.allowedOrigins[1]"}
 	if strings.Join(got, ",") != strings.Join(want, ",") {
 		t.Fatalf("invalid fields %v, want %v", got, want)
 	}

@@ -10,7 +10,6 @@ import (
 	"fmt"
 	"log/slog"
 	"net"
-	"net/netip"
 	"sync"
 
 	"github.com/jackc/pgx/v5/pgxpool"
@@ -50,6 +49,9 @@ type App struct {
 	Sweep *payment.Sweep
 	// IntakePause follows the operator's intake switch while the server runs.
 	IntakePause *pause.Watcher
+	// CutOffs follows the session cut-offs other replicas publish.
+	CutOffs *auth.CutOffs
+	batcher *order.Batcher
 	// Faults are the fault-injection flags of spec.faults (ApplyFaults).
 	Faults *faults.Set
 	log    *slog.Logger
@@ -99,11 +101,9 @@ func (a *App) wire(ctx context.Context, doc *config.Document[apiconfig.Spec], lo
 		return err
 	}
 	a.Auth.SetActiveCheckTTL(spec.Auth.AccountCheckTTL)
+	a.CutOffs = auth.NewCutOffs(a.Redis, spec.Auth.CutOffRefresh, spec.Auth.AccessTokenTTL, log)
+	a.Auth.SetCutOffs(a.CutOffs)
 	a.Auth.SetRefreshReuseGrace(spec.Auth.RefreshReuseGrace)
-	proxies, err := parsePrefixes(spec.TrustedProxies)
-	if err != nil {
-		return err
-	}
 	spec3, err := openapi.JSON()
 	if err != nil {
 		return err
@@ -111,6 +111,14 @@ func (a *App) wire(ctx context.Context, doc *config.Document[apiconfig.Spec], lo
 	a.Live = livestatus.New(a.Redis, log)
 	queue := order.RedisQueue{RDB: a.Redis, Keys: orderKeys(spec.Redis), IdempotencyTTL: spec.Orders.IdempotencyTTL, PendingTTL: spec.Orders.PendingStatusTTL,
 		PerUserLimit: spec.RateLimit.OrdersPerUser, PerUserWindow: spec.RateLimit.OrdersWindow, Durability: durability(spec.Orders)}
+	if _, clustered := a.Redis.(*redis.ClusterClient); spec.Orders.IntakePipelines > 0 && !clustered && queue.Durability.MinReplicas == 0 {
+		sizes := prometheus.NewHistogram(prometheus.HistogramOpts{Name: "shop_order_intake_pipeline_orders",
+			Help:    "Orders per pipeline the intake sent to Redis (orders.intakePipelines): 1 when orders arrive one at a time, more under load.",
+			Buckets: []float64{1, 2, 4, 8, 16}})
+		metrics.Registry.MustRegister(sizes)
+		a.batcher = order.NewBatcher(a.Redis, spec.Orders.IntakePipelines, 16, func(n int) { sizes.Observe(float64(n)) })
+		queue.Batch = a.batcher
+	}
 	rl := spec.RateLimit
 	api := &httpapi.API{
 		Log: log, Auth: a.Auth, Products: product.Store{DB: a.DB},
@@ -120,7 +128,6 @@ func (a *App) wire(ctx context.Context, doc *config.Document[apiconfig.Spec], lo
 		RegisterPerIP:         ratelimit.New(a.Redis, "register:ip", rl.RegisterPerIP, rl.RegisterWindow),
 		MaxBodyBytes:          spec.HTTP.MaxBodyBytes,
 		AllowedOrigins:        spec.CORS.AllowedOrigins,
-		TrustedProxies:        proxies,
 		OpenAPIJSON:           spec3,
 		Live:                  a.Live,
 		LiveHeartbeat:         spec.Orders.LiveHeartbeat,
@@ -136,6 +143,9 @@ func (a *App) wire(ctx context.Context, doc *config.Document[apiconfig.Spec], lo
 		httpserver.Check{Name: "postgres", Func: func(ctx context.Context) error { return a.DB.Ping(ctx) }},
 		httpserver.Check{Name: "redis", Func: func(ctx context.Context) error { return a.Redis.Ping(ctx).Err() }},
 	)
+	// The client address for rate limits comes from the proxies the server
+	// already trusts for the scheme (spec.http.trustedProxies).
+	api.TrustedProxies = a.Server.Proxies()
 	api.Mount(a.Server.Router)
 	return nil
 }
@@ -144,7 +154,7 @@ func (a *App) wire(ctx context.Context, doc *config.Document[apiconfig.Spec], lo
 // switch, whose state is exported as shop_order_intake_paused.
 func (a *App) wireOperations(api *httpapi.API, spec apiconfig.Spec, reg prometheus.Registerer, log *slog.Logger) {
 	api.Operations = &operations.Service{DB: a.DB, RDB: a.Redis, Keys: orderKeys(spec.Redis),
-		Retention: spec.Operations.DiscardedRetention, Log: log.With("component", "operations")}
+		Retention: spec.Operations.DiscardedRetention, Log: log.With("component", "operations"), Accounts: a.Auth}
 	a.IntakePause = pause.NewWatcher(a.Redis, pause.Intake, spec.Operations.ControlRefresh, log)
 	paused := prometheus.NewGauge(prometheus.GaugeOpts{Name: "shop_order_intake_paused",
 		Help: "1 while an operator has paused order intake (POST /api/v1/orders answers 503), as this replica last read it."})
@@ -227,6 +237,7 @@ func (a *App) withLiveStatus(ctx context.Context, serve func() error) error {
 	bg.Go(func() { a.Live.Run(hubCtx) })
 	bg.Go(func() { a.Sweep.Run(hubCtx) })
 	bg.Go(func() { a.IntakePause.Run(hubCtx) })
+	bg.Go(func() { a.CutOffs.Run(hubCtx) })
 	err := serve()
 	stop()
 	bg.Wait()
@@ -235,6 +246,9 @@ func (a *App) withLiveStatus(ctx context.Context, serve func() error) error {
 
 // Close releases the pools.
 func (a *App) Close() {
+	if a.batcher != nil {
+		a.batcher.Close()
+	}
 	if a.Faults != nil {
 		_ = a.Faults.Close(context.Background())
 	}
@@ -253,16 +267,4 @@ func durability(o apiconfig.Orders) order.Durability {
 		return order.Durability{}
 	}
 	return order.Durability{MinReplicas: o.MinReplicas, Timeout: o.ReplicaTimeout}
-}
-
-func parsePrefixes(cidrs []string) ([]netip.Prefix, error) {
-	out := make([]netip.Prefix, 0, len(cidrs))
-	for _, c := range cidrs {
-		p, err := netip.ParsePrefix(c)
-		if err != nil {
-			return nil, fmt.Errorf("trustedProxies: %w", err)
-		}
-		out = append(out, p.Masked())
-	}
-	return out, nil
 }

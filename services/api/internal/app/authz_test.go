@@ -25,29 +25,47 @@ func TestAuthorizationMatrix(t *testing.T) {
 	}
 	contract(t)
 	checked := 0
+	// Logging out everywhere ends the caller's sessions, its tokens too:
+	// it is called last.
+	const last = "POST /api/v1/auth/logout-everywhere"
+	type operation struct {
+		key, method, path string
+		secured           bool
+	}
+	var ops, final []operation
 	for path, item := range specModel.Paths.PathItems.FromOldest() {
 		for method, op := range item.GetOperations().FromOldest() {
-			key := strings.ToUpper(method) + " " + path
-			secured := len(op.Security) > 0
-			concrete := strings.ReplaceAll(path, "{id}", fmt.Sprint(p.ID))
-			if strings.HasPrefix(path, "/api/v1/orders/{id}") {
-				concrete = strings.ReplaceAll(path, "{id}", a.ID)
+			o := operation{strings.ToUpper(method) + " " + path, method, path, len(op.Security) > 0}
+			if o.key == last {
+				final = append(final, o)
+			} else {
+				ops = append(ops, o)
 			}
-			for _, who := range []struct{ name, token string }{{"anonymous", ""}, {"customer", cust}, {"admin", admin}} {
-				status := rawStatus(t, e.base, strings.ToUpper(method), concrete, who.token)
-				switch {
-				case status >= 500:
-					t.Errorf("%s as %s: %d", key, who.name, status)
-				case who.token == "" && secured && status != http.StatusUnauthorized:
-					t.Errorf("%s anonymously: %d, want 401", key, status)
-				case who.name == "customer" && (adminOnly[key] || strings.HasPrefix(path, "/api/v1/admin/")) && status != http.StatusForbidden:
-					t.Errorf("%s as customer: %d, want 403", key, status)
-				case who.name == "admin" && (status == http.StatusUnauthorized || status == http.StatusForbidden):
-					t.Errorf("%s as admin: %d", key, status)
-				}
-			}
-			checked++
 		}
+	}
+	if len(final) != 1 {
+		t.Fatalf("%s is not in the contract", last)
+	}
+	for _, o := range append(ops, final...) {
+		key, method, path, secured := o.key, o.method, o.path, o.secured
+		concrete := strings.ReplaceAll(path, "{id}", fmt.Sprint(p.ID))
+		if strings.HasPrefix(path, "/api/v1/orders/{id}") {
+			concrete = strings.ReplaceAll(path, "{id}", a.ID)
+		}
+		for _, who := range []struct{ name, token string }{{"anonymous", ""}, {"customer", cust}, {"admin", admin}} {
+			status := rawStatus(t, e.base, strings.ToUpper(method), concrete, who.token)
+			switch {
+			case status >= 500:
+				t.Errorf("%s as %s: %d", key, who.name, status)
+			case who.token == "" && secured && status != http.StatusUnauthorized:
+				t.Errorf("%s anonymously: %d, want 401", key, status)
+			case who.name == "customer" && (adminOnly[key] || strings.HasPrefix(path, "/api/v1/admin/")) && status != http.StatusForbidden:
+				t.Errorf("%s as customer: %d, want 403", key, status)
+			case who.name == "admin" && (status == http.StatusUnauthorized || status == http.StatusForbidden):
+				t.Errorf("%s as admin: %d", key, status)
+			}
+		}
+		checked++
 	}
 	if checked < 15 {
 		t.Fatalf("only %d operations in the contract", checked)

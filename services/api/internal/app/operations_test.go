@@ -264,8 +264,9 @@ func TestPauseIntakeAndConsumption(t *testing.T) {
 		} `json:"consumption"`
 		Totals struct{ Lag int } `json:"totals"`
 	}
-	// The worker reads the switch every second: let it see the pause first.
-	time.Sleep(1500 * time.Millisecond)
+	// The worker reads the switch every second and a read already waiting
+	// on the stream ends within its block (200 ms): let the pause complete.
+	time.Sleep(2500 * time.Millisecond)
 	var ids []string
 	eventually(t, 5*time.Second, "intake open again on both replicas", func() bool {
 		for i := range s.apis {

@@ -18,6 +18,8 @@ var (
 	ErrBadCredentials  = errors.New("email or password is wrong")
 	ErrBadRefreshToken = errors.New("refresh token is invalid, expired or already used")
 	ErrUserNotFound    = errors.New("user not found")
+	// ErrAccountDisabled: the password is right but an admin disabled the account.
+	ErrAccountDisabled = errors.New("account disabled")
 )
 
 // User is an account.
@@ -27,6 +29,11 @@ type User struct {
 	Role         string
 	PasswordHash string
 	CreatedAt    time.Time
+	// DisabledAt is set while an admin has disabled the account.
+	DisabledAt *time.Time
+	// SessionVersion is incremented whenever the account's sessions are
+	// ended; access tokens of an older version are refused.
+	SessionVersion int64
 }
 
 // Session is what a successful login or refresh hands the client.
@@ -45,6 +52,8 @@ type RefreshRecord struct {
 	Used      bool
 	UsedAt    time.Time // when it was first rotated (zero if unused)
 	Revoked   bool
+	// SessionVersion is the owner's current session version.
+	SessionVersion int64
 }
 
 // Store persists users and refresh tokens (PostgreSQL in production).
@@ -58,6 +67,13 @@ type Store interface {
 	// the old one marked used, atomically.
 	RotateRefresh(ctx context.Context, hash []byte, decide func(RefreshRecord) (newHash []byte, err error), expires time.Time) (RefreshRecord, error)
 	RevokeFamilyOf(ctx context.Context, hash []byte) error
+	// EndSessions increments the account's session version and revokes all
+	// its refresh tokens, in one transaction; disable also disables it.
+	EndSessions(ctx context.Context, id int64, disable bool) (User, error)
+	// Enable lifts a disabled account's ban.
+	Enable(ctx context.Context, id int64) (User, error)
+	// Users lists accounts whose email contains q, newest first.
+	Users(ctx context.Context, q string, limit, offset int) ([]User, int, error)
 }
 
 // Service implements registration, login, refresh and logout.
@@ -69,6 +85,7 @@ type Service struct {
 	reuseGrace time.Duration
 	dummyHash  string
 	active     *activeCache
+	cutoffs    *CutOffs
 }
 
 // NewService wires the account rules.
@@ -123,11 +140,14 @@ func (s *Service) Login(ctx context.Context, email, password string) (Session, e
 	if !ok {
 		return Session{}, ErrBadCredentials
 	}
+	if u.DisabledAt != nil {
+		return Session{}, ErrAccountDisabled
+	}
 	raw, hash := newRefreshToken()
 	if err := s.store.InsertRefresh(ctx, hash, uuid.New(), u.ID, time.Now().Add(s.refreshTTL)); err != nil {
 		return Session{}, err
 	}
-	return s.session(Principal{UserID: u.ID, Role: u.Role}, raw)
+	return s.session(Principal{UserID: u.ID, Role: u.Role, SessionVersion: u.SessionVersion}, raw)
 }
 
 // Refresh rotates a refresh token. Presenting a token that was already used
@@ -144,7 +164,7 @@ func (s *Service) Refresh(ctx context.Context, token string) (Session, error) {
 	if err != nil {
 		return Session{}, err
 	}
-	return s.session(Principal{UserID: rec.UserID, Role: rec.Role}, raw)
+	return s.session(Principal{UserID: rec.UserID, Role: rec.Role, SessionVersion: rec.SessionVersion}, raw)
 }
 
 // SetRefreshReuseGrace sets how soon after its rotation a refresh token may

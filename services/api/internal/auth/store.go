@@ -16,11 +16,11 @@ import (
 // PGStore is the PostgreSQL Store.
 type PGStore struct{ DB *pgxpool.Pool }
 
-const userColumns = "id, email, role, password_hash, created_at"
+const userColumns = "id, email, role, password_hash, created_at, disabled_at, session_version"
 
 func scanUser(row pgx.Row) (User, error) {
 	var u User
-	err := row.Scan(&u.ID, &u.Email, &u.Role, &u.PasswordHash, &u.CreatedAt)
+	err := row.Scan(&u.ID, &u.Email, &u.Role, &u.PasswordHash, &u.CreatedAt, &u.DisabledAt, &u.SessionVersion)
 	if errors.Is(err, pgx.ErrNoRows) {
 		return u, ErrUserNotFound
 	}
@@ -71,10 +71,10 @@ func (s PGStore) RotateRefresh(ctx context.Context, hash []byte, decide func(Ref
 	defer tx.Rollback(ctx) //nolint:errcheck // no-op after commit
 	err = func() error {
 		var usedAt *time.Time
-		err := tx.QueryRow(ctx, `SELECT t.family_id, t.user_id, u.role, t.expires_at, t.used_at, t.revoked_at IS NOT NULL
-			FROM refresh_tokens t JOIN users u ON u.id = t.user_id AND u.deleted_at IS NULL
+		err := tx.QueryRow(ctx, `SELECT t.family_id, t.user_id, u.role, t.expires_at, t.used_at, t.revoked_at IS NOT NULL, u.session_version
+			FROM refresh_tokens t JOIN users u ON u.id = t.user_id AND u.deleted_at IS NULL AND u.disabled_at IS NULL
 			WHERE t.token_hash = $1 FOR UPDATE OF t`, hash).
-			Scan(&rec.FamilyID, &rec.UserID, &rec.Role, &rec.ExpiresAt, &usedAt, &rec.Revoked)
+			Scan(&rec.FamilyID, &rec.UserID, &rec.Role, &rec.ExpiresAt, &usedAt, &rec.Revoked, &rec.SessionVersion)
 		if usedAt != nil {
 			rec.Used, rec.UsedAt = true, *usedAt
 		}

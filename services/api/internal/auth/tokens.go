@@ -25,6 +25,10 @@ var ErrInvalidToken = errors.New("invalid access token")
 type Principal struct {
 	UserID int64
 	Role   string
+	// SessionVersion is the account's session version when the token was
+	// issued: ending the account's sessions increments it, which cuts off
+	// every token issued before (see CutOffs).
+	SessionVersion int64
 }
 
 // IsAdmin reports whether the caller has the admin role.
@@ -32,6 +36,8 @@ func (p Principal) IsAdmin() bool { return p.Role == RoleAdmin }
 
 type claims struct {
 	Role string `json:"role"`
+	// SV is the session version (absent when 0).
+	SV int64 `json:"sv,omitempty"`
 	jwt.RegisteredClaims
 }
 
@@ -61,7 +67,7 @@ func (t *Tokens) Issue(p Principal) (string, error) {
 	now := t.now()
 	var jti [16]byte
 	_, _ = rand.Read(jti[:])
-	c := claims{Role: p.Role, RegisteredClaims: jwt.RegisteredClaims{
+	c := claims{Role: p.Role, SV: p.SessionVersion, RegisteredClaims: jwt.RegisteredClaims{
 		Issuer: t.issuer, Subject: strconv.FormatInt(p.UserID, 10), Audience: jwt.ClaimStrings{t.audience},
 		IssuedAt: jwt.NewNumericDate(now), NotBefore: jwt.NewNumericDate(now),
 		ExpiresAt: jwt.NewNumericDate(now.Add(t.ttl)), ID: hex.EncodeToString(jti[:]),
@@ -96,10 +102,10 @@ func (t *Tokens) Verify(raw string) (Principal, error) {
 		return Principal{}, fmt.Errorf("%w: %v", ErrInvalidToken, err)
 	}
 	id, err := strconv.ParseInt(c.Subject, 10, 64)
-	if err != nil || id <= 0 || (c.Role != RoleCustomer && c.Role != RoleAdmin) {
-		return Principal{}, fmt.Errorf("%w: bad subject or role", ErrInvalidToken)
+	if err != nil || id <= 0 || (c.Role != RoleCustomer && c.Role != RoleAdmin) || c.SV < 0 {
+		return Principal{}, fmt.Errorf("%w: bad subject, role or session version", ErrInvalidToken)
 	}
-	p := Principal{UserID: id, Role: c.Role}
+	p := Principal{UserID: id, Role: c.Role, SessionVersion: c.SV}
 	v := verified{p: p, expires: c.ExpiresAt.Time}
 	if c.NotBefore != nil {
 		v.notBefore = c.NotBefore.Time

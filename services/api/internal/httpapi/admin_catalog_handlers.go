@@ -18,13 +18,6 @@ func (a *API) adminCatalog(w http.ResponseWriter, r *http.Request) error {
 	return writeJSON(w, http.StatusOK, c)
 }
 
-type deadEventPage struct {
-	Items  []operations.DeadEvent `json:"items"`
-	Total  int                    `json:"total"`
-	Limit  int                    `json:"limit"`
-	Offset int                    `json:"offset"`
-}
-
 func (a *API) listDeadEvents(w http.ResponseWriter, r *http.Request) error {
 	limit, offset, errs := paging(r)
 	if len(errs) > 0 {
@@ -34,7 +27,7 @@ func (a *API) listDeadEvents(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	return writeJSON(w, http.StatusOK, deadEventPage{Items: items, Total: total, Limit: limit, Offset: offset})
+	return writeJSON(w, http.StatusOK, page[operations.DeadEvent]{Items: items, Total: total, Limit: limit, Offset: offset})
 }
 
 // idParam reads a positive integer path parameter.
@@ -90,16 +83,11 @@ func (a *API) retryDeadEvents(w http.ResponseWriter, r *http.Request) error {
 }
 
 func (a *API) requestReconcile(w http.ResponseWriter, r *http.Request) error {
-	var req struct {
-		Reason string `json:"reason"`
+	reason, err := a.decodeReason(r)
+	if err != nil {
+		return err
 	}
-	if p := problem.DecodeJSON(r, a.MaxBodyBytes, &req); p != nil {
-		return p
-	}
-	if errs := reasonError(req.Reason); len(errs) > 0 {
-		return problem.Validation(errs...)
-	}
-	rec, err := a.Operations.RequestReconcile(r.Context(), actor(r), req.Reason)
+	rec, err := a.Operations.RequestReconcile(r.Context(), actor(r), reason)
 	if err != nil {
 		return err
 	}

@@ -31,6 +31,10 @@ func (a *API) mountAdmin(r chi.Router) {
 	r.Post("/catalog/reconciles", a.handle(a.requestReconcile))
 	r.Get("/catalog/reconciles/{id}", a.handle(a.getReconcile))
 	r.Get("/actions", a.handle(a.listAdminActions))
+	r.Get("/users", a.handle(a.listUsers))
+	r.Post("/users/{id}/sessions/end", a.handle(a.actOnUser(operations.EndSessions)))
+	r.Post("/users/{id}/disable", a.handle(a.actOnUser(operations.DisableUser)))
+	r.Post("/users/{id}/enable", a.handle(a.actOnUser(operations.EnableUser)))
 }
 
 func actor(r *http.Request) operations.Actor { return operations.Actor{UserID: principal(r).UserID} }
@@ -41,6 +45,20 @@ func reasonError(reason string) []problem.FieldError {
 		return []problem.FieldError{{Pointer: problem.Pointer("reason"), Detail: "must be 1 to 500 characters: say why, it is kept in the audit log"}}
 	}
 	return nil
+}
+
+// decodeReason reads the body of an action that takes only a reason.
+func (a *API) decodeReason(r *http.Request) (string, error) {
+	var req struct {
+		Reason string `json:"reason"`
+	}
+	if p := problem.DecodeJSON(r, a.MaxBodyBytes, &req); p != nil {
+		return "", p
+	}
+	if errs := reasonError(req.Reason); len(errs) > 0 {
+		return "", problem.Validation(errs...)
+	}
+	return req.Reason, nil
 }
 
 func (a *API) adminQueues(w http.ResponseWriter, r *http.Request) error {
@@ -227,11 +245,12 @@ func (a *API) discardDeadLetters(w http.ResponseWriter, r *http.Request) error {
 	return writeJSON(w, http.StatusOK, map[string]int{"discarded": n})
 }
 
-type actionPage struct {
-	Items  []operations.Action `json:"items"`
-	Total  int                 `json:"total"`
-	Limit  int                 `json:"limit"`
-	Offset int                 `json:"offset"`
+// page is one page of a console list.
+type page[T any] struct {
+	Items  []T `json:"items"`
+	Total  int `json:"total"`
+	Limit  int `json:"limit"`
+	Offset int `json:"offset"`
 }
 
 func (a *API) listAdminActions(w http.ResponseWriter, r *http.Request) error {
@@ -247,7 +266,7 @@ func (a *API) listAdminActions(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	return writeJSON(w, http.StatusOK, actionPage{Items: items, Total: total, Limit: limit, Offset: offset})
+	return writeJSON(w, http.StatusOK, page[operations.Action]{Items: items, Total: total, Limit: limit, Offset: offset})
 }
 
 // intakeOpen answers new orders with 503 while an operator has paused

@@ -8,7 +8,6 @@ import (
 	"encoding/json"
 	"log/slog"
 	"net/http"
-	"net/netip"
 	"strconv"
 	"time"
 
@@ -23,6 +22,7 @@ import (
 	"github.com/goshop-platform/shop/services/api/internal/product"
 	"github.com/goshop-platform/shop/services/api/internal/ratelimit"
 	"github.com/goshop-platform/shop/services/kernel/pause"
+	"github.com/goshop-platform/shop/services/platform/httpserver"
 )
 
 // API holds what the handlers need.
@@ -41,7 +41,7 @@ type API struct {
 	RegisterPerIP  *ratelimit.Limiter
 	MaxBodyBytes   int64
 	AllowedOrigins []string
-	TrustedProxies []netip.Prefix
+	TrustedProxies httpserver.Proxies
 	OpenAPIJSON    []byte
 	Live           LiveStatus
 	// Operations runs the admin console's reads and audited actions.
@@ -97,6 +97,7 @@ func (a *API) Mount(r chi.Router) {
 		r.Group(func(r chi.Router) {
 			r.Use(a.authenticate)
 			r.Get("/me", a.handle(a.me))
+			r.Post("/auth/logout-everywhere", a.handle(a.logoutEverywhere))
 			r.With(a.intakeOpen).Post("/orders", a.handle(a.placeOrder))
 			r.Get("/orders", a.handle(a.listOrders))
 			r.Get("/orders/{id}", a.handle(a.getOrder))

@@ -40,6 +40,7 @@ func (a *API) fail(w http.ResponseWriter, r *http.Request, err error) {
 	var notDurable *order.NotDurableError
 	var wrong *lifecycle.StateError
 	var declined *payment.DeclinedError
+	var notBroadcast *auth.NotBroadcastError
 	switch {
 	case errors.As(err, &p):
 		if p.Status == http.StatusUnauthorized {
@@ -52,6 +53,13 @@ func (a *API) fail(w http.ResponseWriter, r *http.Request, err error) {
 		p.Errors = []problem.FieldError{{Pointer: problem.Pointer("email"), Detail: "already registered"}}
 	case errors.Is(err, auth.ErrBadCredentials):
 		p = problem.New(http.StatusUnauthorized, "bad-credentials", "email or password is wrong")
+	case errors.Is(err, auth.ErrAccountDisabled):
+		p = problem.New(http.StatusForbidden, "account-disabled", "this account is disabled; contact the shop")
+	case errors.As(err, &notBroadcast):
+		p = problem.New(http.StatusServiceUnavailable, "cut-off-not-broadcast", notBroadcast.Error())
+		p.RetryAfter = time.Second
+	case errors.Is(err, operations.ErrSelf):
+		p = problem.New(http.StatusConflict, "own-account", "an admin cannot disable their own account or end their own sessions from the console; use POST /api/v1/auth/logout-everywhere to end your own")
 	case errors.Is(err, auth.ErrBadRefreshToken):
 		p = problem.New(http.StatusUnauthorized, "bad-refresh-token", "the refresh token is invalid, expired or already used; log in again")
 	case errors.Is(err, auth.ErrUserNotFound):

@@ -2,9 +2,7 @@ package httpapi
 
 import (
 	"context"
-	"net"
 	"net/http"
-	"net/netip"
 	"slices"
 	"strings"
 
@@ -28,21 +26,28 @@ func (a *API) authenticate(next http.Handler) http.Handler {
 		p, err := a.Auth.Tokens().Verify(strings.TrimSpace(raw))
 		if err != nil {
 			a.Log.InfoContext(r.Context(), "access token refused", "reason", err.Error())
-			w.Header().Set("WWW-Authenticate", `Bearer realm="shop", error="invalid_token"`)
-			problem.Write(w, r, problem.New(http.StatusUnauthorized, "invalid-token", "the access token is invalid or expired; refresh it or log in again"))
+			refuseToken(w, r, "the access token is invalid or expired; refresh it or log in again")
 			return
 		}
-		alive, err := a.Auth.Active(r.Context(), p.UserID)
+		if a.Auth.CutOff(p) {
+			refuseToken(w, r, "this session was ended (logged out everywhere, or the account was disabled); log in again")
+			return
+		}
+		alive, err := a.Auth.Active(r.Context(), p)
 		if err != nil {
 			a.Log.WarnContext(r.Context(), "cannot check whether the account still exists; trusting the token", "err", err)
 		}
 		if !alive {
-			w.Header().Set("WWW-Authenticate", `Bearer realm="shop", error="invalid_token"`)
-			problem.Write(w, r, problem.New(http.StatusUnauthorized, "invalid-token", "the account of this token no longer exists"))
+			refuseToken(w, r, "the account of this token no longer exists or is disabled, or this session was ended; log in again")
 			return
 		}
 		next.ServeHTTP(w, r.WithContext(context.WithValue(r.Context(), principalKey, p)))
 	})
+}
+
+func refuseToken(w http.ResponseWriter, r *http.Request, detail string) {
+	w.Header().Set("WWW-Authenticate", `Bearer realm="shop", error="invalid_token"`)
+	problem.Write(w, r, problem.New(http.StatusUnauthorized, "invalid-token", detail))
 }
 
 func requireAdmin(next http.Handler) http.Handler {
@@ -86,35 +91,6 @@ func (a *API) cors(next http.Handler) http.Handler {
 	})
 }
 
-// clientIP is the address rate limits count against: the peer, or, when
-// the peer is a trusted proxy, the nearest untrusted X-Forwarded-For hop.
-func (a *API) clientIP(r *http.Request) string {
-	host, _, err := net.SplitHostPort(r.RemoteAddr)
-	if err != nil {
-		host = r.RemoteAddr
-	}
-	addr, err := netip.ParseAddr(host)
-	if err != nil || !a.trusted(addr) {
-		return host
-	}
-	hops := strings.Split(r.Header.Get("X-Forwarded-For"), ",")
-	for i := len(hops) - 1; i >= 0; i-- {
-		hop, err := netip.ParseAddr(strings.TrimSpace(hops[i]))
-		if err != nil {
-			break
-		}
-		if !a.trusted(hop) {
-			return hop.String()
-		}
-	}
-	return host
-}
-
-func (a *API) trusted(ip netip.Addr) bool {
-	for _, p := range a.TrustedProxies {
-		if p.Contains(ip.Unmap()) {
-			return true
-		}
-	}
-	return false
-}
+// clientIP is the address rate limits count against: the peer, or, behind
+// a trusted proxy (spec.http.trustedProxies), the client it forwarded for.
+func (a *API) clientIP(r *http.Request) string { return a.TrustedProxies.ClientIP(r) }

@@ -32,6 +32,8 @@ type Service struct {
 	// Retention is how long discarded dead letters are kept.
 	Retention time.Duration
 	Log       *slog.Logger
+	// Accounts disables accounts and ends their sessions.
+	Accounts Accounts
 }
 
 // ErrNotFound: the dead letter, catalogue event or reconcile does not exist.

@@ -33,6 +33,9 @@ type RedisQueue struct {
 	// Durability: the zero value answers once the primary has the order;
 	// see Durability for waiting for replicas.
 	Durability Durability
+	// Batch, when set, sends concurrent orders' scripts in shared
+	// pipelines (not with Durability, whose WAIT is per connection).
+	Batch *Batcher
 }
 
 // KEYS: 1 idempotency key (or a dummy), 2 pending record, 3 user's pending
@@ -53,10 +56,8 @@ end
 local n = redis.call('INCR', KEYS[5])
 if n == 1 then redis.call('PEXPIRE', KEYS[5], ARGV[8]) end
 if n > tonumber(ARGV[7]) then return {'limited', tostring(redis.call('PTTL', KEYS[5]))} end
-local fields = {}
-for i = 10, #ARGV do fields[#fields + 1] = ARGV[i] end
-redis.call('XADD', KEYS[4], '*', unpack(fields))
-redis.call('HSET', KEYS[2], unpack(fields))
+redis.call('XADD', KEYS[4], '*', unpack(ARGV, 10))
+redis.call('HSET', KEYS[2], unpack(ARGV, 10))
 redis.call('PEXPIRE', KEYS[2], ARGV[5])
 redis.call('ZADD', KEYS[3], ARGV[6], ARGV[3])
 redis.call('PEXPIRE', KEYS[3], ARGV[5])
@@ -113,12 +114,10 @@ func (q RedisQueue) scriptArgs(m orderstream.Message, idempotent bool, bodyHash 
 	if q.Durability.MinReplicas > 0 {
 		durable = "1"
 	}
-	args := []any{keyed, bodyHash, m.OrderID.String(), q.IdempotencyTTL.Milliseconds(), q.PendingTTL.Milliseconds(),
-		m.AcceptedAt.UnixMilli(), q.PerUserLimit, q.PerUserWindow.Milliseconds(), durable}
-	for k, v := range m.Encode() {
-		args = append(args, k, v)
-	}
-	return args
+	args := make([]any, 0, 9+12)
+	args = append(args, keyed, bodyHash, m.OrderID.String(), q.IdempotencyTTL.Milliseconds(), q.PendingTTL.Milliseconds(),
+		m.AcceptedAt.UnixMilli(), q.PerUserLimit, q.PerUserWindow.Milliseconds(), durable)
+	return m.AppendFields(args)
 }
 
 // replayed reads an idempotency record: body hash|order id|accepted ms.
@@ -139,6 +138,9 @@ func replayed(rec string) (*Accepted, string, error) {
 func (q RedisQueue) run(ctx context.Context, keys []string, args []any) ([]string, error) {
 	if q.Durability.MinReplicas > 0 {
 		return q.runDurably(ctx, keys, args)
+	}
+	if q.Batch != nil {
+		return q.Batch.run(ctx, keys, args)
 	}
 	return enqueue.Run(ctx, q.RDB, keys, args...).StringSlice()
 }

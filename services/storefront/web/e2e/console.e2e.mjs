@@ -2,8 +2,9 @@
 // the Go test TestConsoleInTheBrowser in services/storefront/e2e, which
 // also serves OPERATOR_URL: a poison entry on the order stream, the missing
 // user row, order statuses in PostgreSQL, and whether worker and api see
-// the pause switches). Every action's reason starts with "e2e: "; the Go
-// test checks the audit log for them afterwards.
+// the pause switches). The api's own answers (a cut-off token, a disabled
+// account's login) are read directly. Every action's reason starts with
+// "e2e: "; the Go test checks the audit log for them afterwards.
 import assert from 'node:assert/strict'
 import { setTimeout as sleep } from 'node:timers/promises'
 import { adminToken, api, assertNoConsoleErrors, env, eventually, openPage, run, shot } from './harness.mjs'
@@ -63,9 +64,12 @@ async function openConsole(page, link, heading = link) {
   await page.getByRole('heading', { name: heading, exact: true }).waitFor()
 }
 
-/** Asks for the action behind button, gives the reason and confirms; returns the form. */
+/**
+ * Asks for the action behind button (its name, or a locator where the page
+ * has one per row), gives the reason and confirms; returns the form.
+ */
 async function withReason(page, button, formName, reason, fill = async () => {}) {
-  await page.getByRole('button', { name: button, exact: true }).click()
+  await (typeof button === 'string' ? page.getByRole('button', { name: button, exact: true }) : button).click()
   const form = page.getByRole('form', { name: formName })
   await form.getByLabel('Reason').waitFor()
   await form.getByLabel('Reason').fill(reason)
@@ -253,6 +257,76 @@ async function reconcileCatalogue(browser) {
   assertNoConsoleErrors(errors)
 }
 
+/** A request to the api whatever it answers: its status and its JSON body (refusals included). */
+async function answer(path, { method = 'GET', body, token } = {}) {
+  const headers = { 'Content-Type': 'application/json' }
+  if (token) headers.Authorization = `Bearer ${token}`
+  const res = await fetch(env.api + path, { method, headers, body: body ? JSON.stringify(body) : undefined })
+  const text = await res.text()
+  return { status: res.status, body: text ? JSON.parse(text) : null }
+}
+
+async function cutOffSessions(browser) {
+  // A customer of its own (not customerSession's): its sessions end and the
+  // account is disabled here. Three logins, within the 5 a minute per account.
+  const victim = { email: `cut-off-${Date.now()}@shop.example`, password: 'correct-horse-battery' }
+  await api('/api/v1/auth/register', { method: 'POST', body: victim })
+  const session = await api('/api/v1/auth/login', { method: 'POST', body: victim })
+  const orders = (token) => answer('/api/v1/orders', { token })
+  assert.equal((await orders(session.access_token)).status, 200, 'the fresh token works')
+
+  const { page, errors } = await adminPage(browser)
+  await openConsole(page, 'Users')
+  await page.getByTestId('user-row').first().waitFor()
+  const search = page.getByRole('search', { name: 'Find users' })
+  await search.getByLabel('Email').fill(victim.email)
+  await search.getByRole('button', { name: 'Search', exact: true }).click()
+  // The page lists everyone first (the customer too, as the newest): wait for the search's answer.
+  await page.getByTestId('result-count').filter({ hasText: /^1 user$/ }).waitFor()
+  const row = page.locator(`[data-testid=user-row][data-email="${victim.email}"]`)
+  await row.waitFor()
+  assert.equal(await page.getByTestId('user-row').count(), 1, 'the search finds just the customer')
+  assert.match(await row.getAttribute('data-user-id'), /^\d+$/)
+  assert.equal((await row.getByTestId('user-state').innerText()).trim(), 'Active')
+  assert.match(await row.innerText(), /customer/)
+  const version = Number(await row.getByTestId('session-version').innerText())
+
+  // Log out everywhere: the customer's access token is refused on every
+  // api replica within about a second, and its refresh token is revoked.
+  await withReason(page, row.getByRole('button', { name: 'Log out everywhere' }), `Log ${victim.email} out everywhere`, 'e2e: the customer lost their phone')
+  await page.getByTestId('done').filter({ hasText: `Logged ${victim.email} out everywhere` }).waitFor()
+  performed.push('end_sessions')
+  assert.equal(Number(await row.getByTestId('session-version').innerText()), version + 1)
+  assert.equal((await row.getByTestId('user-state').innerText()).trim(), 'Active')
+  const refused = await eventually('the api to refuse the cut-off token', async () => {
+    const r = await orders(session.access_token)
+    return r.status === 401 && r
+  }, 5_000)
+  assert.match(refused.body.type, /\/invalid-token$/)
+  assert.equal((await answer('/api/v1/auth/refresh', { method: 'POST', body: { refresh_token: session.refresh_token } })).status, 401, 'the refresh token is revoked')
+
+  // Disable: the right password no longer logs in.
+  await withReason(page, row.getByRole('button', { name: 'Disable' }), `Disable ${victim.email}`, 'e2e: fraud reported by the bank')
+  await page.getByTestId('done').filter({ hasText: `Disabled ${victim.email}` }).waitFor()
+  performed.push('disable_user')
+  await row.getByTestId('user-state').filter({ hasText: 'Disabled since' }).waitFor()
+  assert.equal(Number(await row.getByTestId('session-version').innerText()), version + 2)
+  await shot(page, 'console-07b-users')
+  const disabled = await answer('/api/v1/auth/login', { method: 'POST', body: victim })
+  assert.equal(disabled.status, 403, JSON.stringify(disabled.body))
+  assert.match(disabled.body.type, /\/account-disabled$/)
+  assert.equal(disabled.body.detail, 'this account is disabled; contact the shop')
+
+  // Enable: the customer logs in again, with a token that works.
+  await withReason(page, row.getByRole('button', { name: 'Enable' }), `Enable ${victim.email}`, 'e2e: the bank cleared the customer')
+  await page.getByTestId('done').filter({ hasText: `Enabled ${victim.email}` }).waitFor()
+  performed.push('enable_user')
+  await row.getByTestId('user-state').filter({ hasText: 'Active' }).waitFor()
+  const again = await api('/api/v1/auth/login', { method: 'POST', body: victim })
+  assert.equal((await orders(again.access_token)).status, 200, 'the new session works')
+  assertNoConsoleErrors(errors)
+}
+
 async function auditLog(browser) {
   const { page, errors } = await adminPage(browser)
   await openConsole(page, 'Audit log')
@@ -273,5 +347,6 @@ await run([
   ['an admin pauses consumption: an order waits as lag until the resume confirms it', (b) => pauseConsumption(b).finally(() => ensureRunning('consumption'))],
   ['an admin pauses intake: the api and the checkout refuse orders until the resume', (b) => pauseIntake(b).finally(() => ensureRunning('intake'))],
   ['an admin reconciles the catalogue now and sees the outcome', reconcileCatalogue],
+  ['an admin logs a customer out everywhere, disables and enables the account', cutOffSessions],
   ['the audit log lists every action with its reason', auditLog],
 ])

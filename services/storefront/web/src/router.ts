@@ -17,6 +17,7 @@ const routes = [
   { path: '/admin/queues', name: 'admin-queues', component: () => import('./views/admin/QueuesView.vue'), meta: { admin: true, title: 'Queues' } },
   { path: '/admin/dead-letters', name: 'admin-dead-letters', component: () => import('./views/admin/DeadLettersView.vue'), meta: { admin: true, title: 'Dead letters' } },
   { path: '/admin/catalog-sync', name: 'admin-catalog-sync', component: () => import('./views/admin/CatalogSyncView.vue'), meta: { admin: true, title: 'Catalogue sync' } },
+  { path: '/admin/users', name: 'admin-users', component: () => import('./views/admin/UsersView.vue'), meta: { admin: true, title: 'Users' } },
   { path: '/admin/audit-log', name: 'admin-audit-log', component: () => import('./views/admin/AuditLogView.vue'), meta: { admin: true, title: 'Audit log' } },
   { path: '/forbidden', name: 'forbidden', component: () => import('./views/ForbiddenView.vue'), meta: { title: 'Not allowed' } },
   { path: '/:rest(.*)*', name: 'not-found', component: () => import('./views/NotFoundView.vue'), meta: { title: 'Not found' } },

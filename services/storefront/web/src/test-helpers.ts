@@ -64,10 +64,11 @@ export function token(claims: Record<string, unknown>): string {
 
 /**
  * Mounts component with props into a fresh element, with the active Pinia
- * (a logged-in session stays) and a memory router that knows every route
- * name the order views link to, and the console's pages.
+ * (a logged-in session stays) and a memory router at path that knows every
+ * route name the order views and the header link to, the login page and
+ * the console's pages.
  */
-export async function mount(component: Component, props: Record<string, unknown> = {}) {
+export async function mount(component: Component, props: Record<string, unknown> = {}, path = '/') {
   const el = document.createElement('div')
   document.body.append(el)
   const pinia = getActivePinia() ?? createPinia()
@@ -76,15 +77,20 @@ export async function mount(component: Component, props: Record<string, unknown>
   const router = createRouter({
     history: createMemoryHistory(),
     routes: [
-      ...['/', '/orders', '/orders/:id', '/products/:id'].map((path, i) => ({ path, name: ['catalog', 'orders', 'order', 'product'][i], component: stub })),
-      ...['/admin/queues', '/admin/dead-letters', '/admin/catalog-sync', '/admin/audit-log'].map((path) => ({ path, component: stub })),
+      ...['/', '/orders', '/orders/:id', '/products/:id', '/cart', '/login', '/register'].map((p, i) => ({
+        path: p,
+        name: ['catalog', 'orders', 'order', 'product', 'cart', 'login', 'register'][i],
+        component: stub,
+      })),
+      ...['/admin/queues', '/admin/dead-letters', '/admin/catalog-sync', '/admin/users', '/admin/audit-log'].map((p) => ({ path: p, component: stub })),
     ],
   })
-  await router.push('/')
+  await router.push(path)
   const app = createApp(component, props).use(pinia).use(router)
   app.mount(el)
   return {
     el,
+    router,
     unmount: () => {
       app.unmount()
       el.remove()

@@ -90,6 +90,25 @@ describe('operations api', () => {
     ])
   })
 
+  it('finds users by a part of their email and acts on one, always with the reason', async () => {
+    await loggedIn('admin')
+    const user = { id: 5, email: 'anna@shop.example', role: 'customer', created_at: '2026-02-01T09:00:00Z', disabled_at: null, session_version: 1 }
+    const calls = fakeFetch((c) => ({ body: c.method === 'POST' ? user : { items: [user], total: 1, limit: 20, offset: 0 } }))
+    const ops = useOperations()
+    expect((await ops.users({ email: ' @shop.example ', limit: 20, offset: 40 })).items).toEqual([user])
+    await ops.users({ email: '', limit: 20, offset: 0 })
+    expect(await ops.actOnUser(5, 'sessions/end', ' phone stolen ')).toEqual(user)
+    await ops.actOnUser(5, 'disable', 'fraud')
+    await ops.actOnUser(5, 'enable', 'cleared')
+    expect(calls.map((c) => [c.method, path(c.url), c.body])).toEqual([
+      ['GET', '/api/v1/admin/users?email=%40shop.example&limit=20&offset=40', undefined],
+      ['GET', '/api/v1/admin/users?limit=20&offset=0', undefined],
+      ['POST', '/api/v1/admin/users/5/sessions/end', { reason: 'phone stolen' }],
+      ['POST', '/api/v1/admin/users/5/disable', { reason: 'fraud' }],
+      ['POST', '/api/v1/admin/users/5/enable', { reason: 'cleared' }],
+    ])
+  })
+
   it('polls a reconcile at its Location, relative or absolute on the api, else by id', () => {
     expect(reconcilePath('/api/v1/admin/catalog/reconciles/3', 3)).toBe('/api/v1/admin/catalog/reconciles/3')
     expect(reconcilePath('http://api.test/api/v1/admin/catalog/reconciles/4', 4)).toBe('/api/v1/admin/catalog/reconciles/4')

@@ -1,7 +1,8 @@
 // The operations console's calls to the api's admin operations API
 // (services/api/openapi/openapi.yaml, tag "operations"): the order queue and
 // its two pause switches, dead letters of new_orders, the catalogue sync
-// (dead events, reconciles) and the audit log. Every POST carries the
+// (dead events, reconciles), user accounts (log out everywhere, disable,
+// enable) and the audit log. Every POST carries the
 // operator's reason, which the api keeps in the audit log; a missing one is
 // a 422 whose field error is ApiError.fields.reason.
 import { config } from '../config'
@@ -133,6 +134,31 @@ export interface DeadEventPage {
   offset: number
 }
 
+/** An account as the console sees it. */
+export interface AdminUser {
+  id: number
+  email: string
+  role: 'customer' | 'admin'
+  created_at: string
+  /** Set while the account is disabled. */
+  disabled_at: string | null
+  /** Incremented whenever the account's sessions are ended. */
+  session_version: number
+}
+
+export interface AdminUserPage {
+  items: AdminUser[]
+  total: number
+  limit: number
+  offset: number
+}
+
+/**
+ * What the console does to an account, as its path segment: end every
+ * session (log out everywhere), disable it (which ends them too), enable it.
+ */
+export type UserAction = 'sessions/end' | 'disable' | 'enable'
+
 export interface AdminAction {
   id: number
   at: string
@@ -162,6 +188,9 @@ export const AUDITED_ACTIONS = [
   'discard_dead_letters',
   'retry_catalog_events',
   'request_catalog_reconcile',
+  'end_sessions',
+  'disable_user',
+  'enable_user',
 ] as const
 
 export const FINAL_RECONCILE: readonly string[] = ['done', 'failed']
@@ -253,6 +282,13 @@ export function useOperations() {
     },
 
     reconcile: (path: string) => get<Reconcile>(path),
+
+    /** Accounts whose email contains the given part (all when empty), newest first. */
+    users: (opts: { email?: string; limit: number; offset: number }) =>
+      get<AdminUserPage>(`${ADMIN}/users${query({ email: opts.email?.trim(), limit: opts.limit, offset: opts.offset })}`),
+
+    /** Ends the account's sessions, disables or enables it; the answer is the account after it. */
+    actOnUser: (id: number, action: UserAction, reason: string) => post<AdminUser>(`${ADMIN}/users/${id}/${action}`, { reason: reason.trim() }),
 
     actions: (opts: { action?: string; limit: number; offset: number }) =>
       get<AdminActionPage>(`${ADMIN}/actions${query({ action: opts.action, limit: opts.limit, offset: opts.offset })}`),

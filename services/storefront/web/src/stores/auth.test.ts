@@ -60,6 +60,40 @@ describe('auth store', () => {
     await expect(auth.token()).rejects.toThrow('Please log in again.')
   })
 
+  it('logging out everywhere asks the api with the access token, then clears the session', async () => {
+    const calls = fakeFetch((c) => {
+      if (c.url.endsWith('/auth/login')) return { body: session(1, 900) }
+      if (c.url.endsWith('/auth/logout-everywhere')) return { status: 204 }
+      return { body: { id: 7, email: 'a@b.c', role: 'customer', created_at: '' } }
+    })
+    const auth = useAuthStore()
+    await auth.login('a@b.c', 'pw')
+    const access = auth.accessToken
+    await auth.logoutEverywhere()
+    expect(calls.at(-1)).toMatchObject({ url: `${API}/api/v1/auth/logout-everywhere`, method: 'POST', body: undefined, headers: { Authorization: `Bearer ${access}` } })
+    expect(auth.loggedIn).toBe(false)
+    expect(auth.accessToken).toBe('')
+    expect(sessionStorage.getItem('goshop.refresh')).toBeNull()
+  })
+
+  it('a failed log out everywhere keeps the session to retry with, unless the api no longer knows it', async () => {
+    let answer = { status: 503, headers: { 'Content-Type': 'application/problem+json' }, body: { type: '/problems/cut-off-not-broadcast', title: 'Service Unavailable', status: 503, detail: 'retry to tell them at once' } }
+    fakeFetch((c) => {
+      if (c.url.endsWith('/auth/login')) return { body: session(1, 900) }
+      if (c.url.endsWith('/auth/logout-everywhere')) return answer
+      return { body: { id: 7, email: 'a@b.c', role: 'customer', created_at: '' } }
+    })
+    const auth = useAuthStore()
+    await auth.login('a@b.c', 'pw')
+    await expect(auth.logoutEverywhere()).rejects.toThrow('retry to tell them at once')
+    expect(auth.loggedIn).toBe(true)
+    expect(sessionStorage.getItem('goshop.refresh')).toBe('r1')
+    answer = { status: 401, headers: { 'Content-Type': 'application/problem+json' }, body: { type: '/problems/invalid-token', title: 'Unauthorized', status: 401, detail: 'the token was cut off' } }
+    await expect(auth.logoutEverywhere()).rejects.toMatchObject({ status: 401 })
+    expect(auth.loggedIn).toBe(false)
+    expect(sessionStorage.getItem('goshop.refresh')).toBeNull()
+  })
+
   it('logout revokes the session family at the api', async () => {
     const calls = fakeFetch((c) => (c.url.endsWith('/auth/logout') ? { status: 204 } : { body: session(1, 900) }))
     sessionStorage.setItem('goshop.refresh', 'r9')

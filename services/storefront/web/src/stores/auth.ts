@@ -96,6 +96,24 @@ export const useAuthStore = defineStore('auth', () => {
     }
   }
 
+  /**
+   * Ends every session of this account, on every device: the api revokes
+   * all its refresh tokens and cuts off every access token issued so far
+   * (this one included), so the local session is cleared after it. When
+   * the session was already gone here (401) it is cleared too and the
+   * error thrown; on any other failure (a 503 asks to retry) the session
+   * stays, to retry with.
+   */
+  async function logoutEverywhere(): Promise<void> {
+    try {
+      await request(api('/api/v1/auth/logout-everywhere'), { method: 'POST', headers: { Authorization: `Bearer ${await token()}` } })
+    } catch (e) {
+      if (e instanceof ApiError && e.status === 401) clear()
+      throw e
+    }
+    clear()
+  }
+
   /** A valid access token, refreshed first when it is about to expire. */
   async function token(): Promise<string> {
     if (accessToken.value && Date.now() < expiresAt.value - 5_000) return accessToken.value
@@ -108,5 +126,5 @@ export const useAuthStore = defineStore('auth', () => {
     if (sessionStorage.getItem(REFRESH_KEY)) await refresh()
   }
 
-  return { accessToken, user, loggedIn, isAdmin, login, register, logout, refresh, token, restore, clear }
+  return { accessToken, user, loggedIn, isAdmin, login, register, logout, logoutEverywhere, refresh, token, restore, clear }
 })

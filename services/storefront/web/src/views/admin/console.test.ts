@@ -1,11 +1,12 @@
 import { afterEach, describe, expect, it, vi } from 'vitest'
 import { nextTick } from 'vue'
-import type { Queues } from '../../composables/useOperations'
+import type { AdminUser, Queues } from '../../composables/useOperations'
 import { button, byLabel, fakeFetch, fill, loggedIn, mount, resetEachTest, type Call, type Reply } from '../../test-helpers'
 import AuditLogView from './AuditLogView.vue'
 import CatalogSyncView from './CatalogSyncView.vue'
 import DeadLettersView from './DeadLettersView.vue'
 import QueuesView from './QueuesView.vue'
+import UsersView from './UsersView.vue'
 
 const unmounts: (() => void)[] = []
 resetEachTest()
@@ -292,6 +293,179 @@ describe('CatalogSyncView', () => {
     await vi.waitFor(() => expect(text(el, 'done')).toBe('Retried 1 event: catalog-sync delivers it again.'))
     await vi.waitFor(() => expect(text(el, 'empty')).toContain('No dead events'))
     expect(calls.filter((c) => c.method === 'POST').map((c) => [path(c), c.body])).toEqual([['/catalog/dead-events/retry', { ids: [7], reason: 'Directus is back' }]])
+  })
+})
+
+const account = (id: number, over: Partial<AdminUser> = {}): AdminUser => ({
+  id, email: `user${id}@shop.example`, role: 'customer', created_at: '2026-02-01T09:00:00Z', disabled_at: null, session_version: 0, ...over,
+})
+const users = (items: AdminUser[]) => ({ body: { items, total: items.length, limit: 20, offset: 0 } })
+const row = (el: Element, id: number) => {
+  const r = el.querySelector(`[data-testid=user-row][data-user-id="${id}"]`)
+  if (!r) throw new Error(`no row for user ${id}`)
+  return r
+}
+
+describe('UsersView', () => {
+  it('lists the users whose email contains the search, with state and session version', async () => {
+    const { el, calls } = await page(UsersView, (c) =>
+      c.url.includes('email=nobody')
+        ? users([])
+        : c.url.includes('email=')
+        ? users([account(7, { email: 'anna@shop.example', session_version: 3 }), account(5, { email: 'bob@shop.example', disabled_at: '2026-03-01T10:00:00Z' })])
+        : users([account(9), account(7), account(5)]),
+    )
+    await vi.waitFor(() => expect(el.querySelectorAll('[data-testid=user-row]')).toHaveLength(3))
+    fill(byLabel(el, 'Email'), ' shop.example ')
+    await nextTick()
+    button(el, 'Search').click()
+    await vi.waitFor(() => expect(el.querySelectorAll('[data-testid=user-row]')).toHaveLength(2))
+    expect(text(el, 'result-count')).toBe('2 users')
+    const anna = row(el, 7)
+    expect(anna.querySelector('[data-testid=user-email]')!.textContent).toBe('anna@shop.example')
+    expect(anna.textContent).toContain('customer')
+    expect(anna.querySelector('time')!.getAttribute('datetime')).toBe('2026-02-01T09:00:00Z')
+    expect(anna.querySelector('[data-testid=user-state]')!.textContent!.trim()).toBe('Active')
+    expect(anna.querySelector('[data-testid=session-version]')!.textContent).toBe('3')
+    expect(button(anna, /^Disable/).textContent).toBe('Disable: anna@shop.example')
+    const bob = row(el, 5)
+    expect(text(bob, 'user-state')).toMatch(/^Disabled since .+/)
+    expect(bob.querySelector('[data-testid=user-state] time')!.getAttribute('datetime')).toBe('2026-03-01T10:00:00Z')
+    expect(button(bob, /^Enable/)).toBeTruthy()
+    expect([...bob.querySelectorAll('button')].map((b) => b.textContent)).not.toContain('Disable: bob@shop.example')
+    expect(calls.map(path)).toEqual(['/users?limit=20&offset=0', '/users?email=shop.example&limit=20&offset=0'])
+
+    fill(byLabel(el, 'Email'), 'nobody')
+    await nextTick()
+    button(el, 'Search').click()
+    await vi.waitFor(() => expect(text(el, 'empty')).toBe('No usersNo email contains “nobody”.'))
+    expect(path(calls.at(-1)!)).toBe('/users?email=nobody&limit=20&offset=0')
+  })
+
+  it('shows the search’s answer even when an earlier read of the list answers after it', async () => {
+    let release = () => {}
+    const { el } = await page(UsersView, (c) => (c.url.includes('email=') ? users([account(7)]) : users([account(9), account(7), account(5)])))
+    await vi.waitFor(() => expect(el.querySelectorAll('[data-testid=user-row]')).toHaveLength(3))
+    // From here on the whole list answers only when released: Refresh asks for it, then a search overtakes it.
+    const replied = globalThis.fetch
+    vi.stubGlobal('fetch', async (url: string, init?: RequestInit) => {
+      if (!String(url).includes('email=')) await new Promise<void>((r) => (release = r))
+      return replied(url, init)
+    })
+    button(el, 'Refresh').click()
+    fill(byLabel(el, 'Email'), 'user7')
+    await nextTick()
+    button(el, 'Search').click()
+    await vi.waitFor(() => expect(el.querySelectorAll('[data-testid=user-row]')).toHaveLength(1))
+    release()
+    await new Promise((r) => setTimeout(r, 20))
+    expect(el.querySelectorAll('[data-testid=user-row]')).toHaveLength(1)
+    expect(text(el, 'result-count')).toBe('1 user')
+  })
+
+  it('disables a user with a reason: the api’s field error stands next to the reason, then the row shows the answer', async () => {
+    const disabledAt = '2026-03-02T08:00:00Z'
+    const { el, calls } = await page(UsersView, (c) => {
+      if (c.method === 'GET') return users([account(5, { session_version: 1 })])
+      if (!(c.body as { reason: string }).reason) return noReason
+      return { body: account(5, { disabled_at: disabledAt, session_version: 2 }) }
+    })
+    await vi.waitFor(() => expect(el.querySelectorAll('[data-testid=user-row]')).toHaveLength(1))
+    const open = button(row(el, 5), /^Disable/)
+    open.click()
+    await nextTick()
+    expect(open.getAttribute('aria-expanded')).toBe('true')
+    const f = form(el, 'Disable user5@shop.example')
+    const reason = byLabel(f, 'Reason')
+    expect(document.activeElement).toBe(reason)
+    button(f, 'Confirm').click()
+    await vi.waitFor(() => expect(reason.getAttribute('aria-invalid')).toBe('true'))
+    expect(el.querySelector(`#${CSS.escape(reason.getAttribute('aria-describedby')!)}`)!.textContent).toBe('must be 1 to 500 characters: say why, it is kept in the audit log')
+    expect(f.querySelector('[data-testid=problem]')!.textContent).toContain('Unprocessable Entity (422)')
+    expect(text(row(el, 5), 'user-state')).toBe('Active')
+
+    fill(reason, 'card fraud reported by the bank')
+    await nextTick()
+    button(f, 'Confirm').click()
+    await vi.waitFor(() => expect(text(row(el, 5), 'user-state')).toMatch(/^Disabled since /))
+    expect(row(el, 5).querySelector('[data-testid=user-state] time')!.getAttribute('datetime')).toBe(disabledAt)
+    expect(text(row(el, 5), 'session-version')).toBe('2')
+    expect(text(el, 'done')).toBe('Disabled user5@shop.example: the account cannot log in, and its sessions have ended.')
+    expect(el.querySelector('[data-testid=reason-form]')).toBeNull()
+    expect(button(row(el, 5), /^Enable/)).toBeTruthy()
+    expect(calls.filter((c) => c.method === 'POST').map((c) => [path(c), c.body])).toEqual([
+      ['/users/5/disable', { reason: '' }],
+      ['/users/5/disable', { reason: 'card fraud reported by the bank' }],
+    ])
+    expect(calls.filter((c) => c.method === 'GET')).toHaveLength(1) // the row came from the answer
+  })
+
+  it('enables a disabled user', async () => {
+    const { el, calls } = await page(UsersView, (c) =>
+      c.method === 'GET' ? users([account(5, { disabled_at: '2026-03-02T08:00:00Z', session_version: 2 })]) : { body: account(5, { session_version: 2 }) },
+    )
+    await vi.waitFor(() => expect(el.querySelectorAll('[data-testid=user-row]')).toHaveLength(1))
+    button(row(el, 5), /^Enable/).click()
+    await nextTick()
+    const f = form(el, 'Enable user5@shop.example')
+    fill(byLabel(f, 'Reason'), 'the bank cleared it')
+    await nextTick()
+    button(f, 'Confirm').click()
+    await vi.waitFor(() => expect(text(row(el, 5), 'user-state')).toBe('Active'))
+    expect(text(el, 'done')).toBe('Enabled user5@shop.example: the account can log in again.')
+    expect(button(row(el, 5), /^Disable/)).toBeTruthy()
+    expect(calls.filter((c) => c.method === 'POST').map((c) => [path(c), c.body])).toEqual([['/users/5/enable', { reason: 'the bank cleared it' }]])
+  })
+
+  it('logs a user out everywhere: the session version goes up', async () => {
+    const { el, calls } = await page(UsersView, (c) => (c.method === 'GET' ? users([account(9), account(5, { session_version: 4 })]) : { body: account(5, { session_version: 5 }) }))
+    await vi.waitFor(() => expect(el.querySelectorAll('[data-testid=user-row]')).toHaveLength(2))
+    button(row(el, 5), /^Log out everywhere/).click()
+    await nextTick()
+    const f = form(el, 'Log user5@shop.example out everywhere')
+    fill(byLabel(f, 'Reason'), 'phone stolen')
+    await nextTick()
+    button(f, 'Confirm').click()
+    await vi.waitFor(() => expect(text(el, 'done')).toBe('Logged user5@shop.example out everywhere: every session of the account has ended.'))
+    expect(text(row(el, 5), 'session-version')).toBe('5')
+    expect(text(row(el, 5), 'user-state')).toBe('Active')
+    expect(text(row(el, 9), 'session-version')).toBe('0')
+    expect(calls.filter((c) => c.method === 'POST').map((c) => [path(c), c.body])).toEqual([['/users/5/sessions/end', { reason: 'phone stolen' }]])
+  })
+
+  it('shows the api’s refusals: the own account (409), an unknown user (404), a cut-off not broadcast (503)', async () => {
+    const refusals: Reply[] = [
+      { status: 409, headers: problem, body: { type: '/problems/own-account', title: 'Conflict', status: 409, detail: 'an admin cannot disable their own account or end their own sessions from the console; use POST /api/v1/auth/logout-everywhere to end your own' } },
+      { status: 404, headers: problem, body: { type: '/problems/not-found', title: 'Not Found', status: 404, detail: 'not found' } },
+      { status: 503, headers: { ...problem, 'Retry-After': '1' }, body: { type: '/problems/cut-off-not-broadcast', title: 'Service Unavailable', status: 503, detail: 'sessions ended, but the api replicas were not told (redis down): retry to tell them at once' } },
+    ]
+    const { el } = await page(UsersView, (c) => (c.method === 'GET' ? users([account(1, { email: 'ops@shop.example', role: 'admin' }), account(5)]) : refusals.shift()!))
+    await vi.waitFor(() => expect(el.querySelectorAll('[data-testid=user-row]')).toHaveLength(2))
+    expect(row(el, 1).textContent).toContain('(you)')
+    button(row(el, 1), /^Disable/).click()
+    await nextTick()
+    let f = form(el, 'Disable ops@shop.example')
+    fill(byLabel(f, 'Reason'), 'testing')
+    await nextTick()
+    button(f, 'Confirm').click()
+    await vi.waitFor(() => expect(f.querySelector('[data-testid=problem]')?.textContent).toContain('Conflict (409)'))
+    expect(f.querySelector('[data-testid=problem]')!.textContent).toContain('use POST /api/v1/auth/logout-everywhere to end your own')
+    expect(text(row(el, 1), 'user-state')).toBe('Active')
+    expect(el.querySelector('[data-testid=done]')).toBeNull()
+
+    button(row(el, 5), /^Log out everywhere/).click()
+    await nextTick()
+    expect(el.querySelector('form[aria-label="Disable ops@shop.example"]')).toBeNull()
+    f = form(el, 'Log user5@shop.example out everywhere')
+    expect(f.querySelector('[data-testid=problem]')).toBeNull()
+    fill(byLabel(f, 'Reason'), 'phone stolen')
+    await nextTick()
+    button(f, 'Confirm').click()
+    await vi.waitFor(() => expect(f.querySelector('[data-testid=problem]')?.textContent).toContain('Not Found (404)'))
+    button(f, 'Confirm').click()
+    await vi.waitFor(() => expect(f.querySelector('[data-testid=problem]')?.textContent).toContain('Service Unavailable (503)'))
+    expect(f.querySelector('[data-testid=problem]')!.textContent).toContain('retry to tell them at once')
+    expect(text(row(el, 5), 'session-version')).toBe('0')
   })
 })
 
