@@ -4,6 +4,7 @@ import (
 	"crypto/sha256"
 	"sync"
 	"time"
+	"unsafe"
 )
 
 // verifiedCache remembers access tokens whose signature, issuer and
@@ -28,7 +29,7 @@ type verified struct {
 const verifiedCacheMax = 20_000
 
 func (c *verifiedCache) get(raw string, now time.Time, leeway time.Duration) (Principal, bool) {
-	key := sha256.Sum256([]byte(raw))
+	key := tokenKey(raw)
 	c.mu.Lock()
 	v, ok := c.m[key]
 	c.mu.Unlock()
@@ -39,11 +40,17 @@ func (c *verifiedCache) get(raw string, now time.Time, leeway time.Duration) (Pr
 }
 
 func (c *verifiedCache) put(raw string, v verified) {
-	key := sha256.Sum256([]byte(raw))
+	key := tokenKey(raw)
 	c.mu.Lock()
 	if c.m == nil || len(c.m) >= verifiedCacheMax {
 		c.m = make(map[[sha256.Size]byte]verified, 1024)
 	}
 	c.m[key] = v
 	c.mu.Unlock()
+}
+
+// tokenKey hashes the token without copying it ([]byte(raw) would allocate
+// ~350 bytes on every authenticated request): Sum256 only reads its input.
+func tokenKey(raw string) [sha256.Size]byte {
+	return sha256.Sum256(unsafe.Slice(unsafe.StringData(raw), len(raw)))
 }
