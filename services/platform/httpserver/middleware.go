@@ -18,19 +18,17 @@ type ctxKey int
 
 const requestIDKey ctxKey = iota
 
-// RequestID takes X-Request-Id from the client when it is sane, otherwise
+// requestID takes X-Request-Id from the client when it is sane, otherwise
 // makes one, and echoes it in the response.
-func RequestID(next http.Handler) http.Handler {
-	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		id := r.Header.Get("X-Request-Id")
-		if id == "" || len(id) > 128 {
-			var b [12]byte
-			_, _ = rand.Read(b[:])
-			id = hex.EncodeToString(b[:])
-		}
-		w.Header().Set("X-Request-Id", id)
-		next.ServeHTTP(w, r.WithContext(context.WithValue(r.Context(), requestIDKey, id)))
-	})
+func requestID(w http.ResponseWriter, r *http.Request) string {
+	id := r.Header.Get("X-Request-Id")
+	if id == "" || len(id) > 128 {
+		var b [12]byte
+		_, _ = rand.Read(b[:])
+		id = hex.EncodeToString(b[:])
+	}
+	w.Header()["X-Request-Id"] = []string{id}
+	return id
 }
 
 // RequestIDFrom returns the request id of ctx, or "".

@@ -98,7 +98,7 @@ func New(cfg Config, log *slog.Logger, metrics *telemetry.Metrics, checks ...Che
 	s := &Server{Router: chi.NewRouter(), cfg: cfg, proxies: proxies, log: log, checks: checks}
 	// Recover sits inside tracing, metrics and the access log so that a
 	// panic is seen by all three as the 500 it becomes.
-	s.Router.Use(RequestID, SecurityHeaders(proxies), traceRequests(proxies), metrics.Middleware, AccessLog(log), Recover(log), LimitBody(cfg.MaxBodyBytes))
+	s.Router.Use(requestContext(proxies), SecurityHeaders(proxies), metrics.Middleware, AccessLog(log), Recover(log), LimitBody(cfg.MaxBodyBytes))
 	s.Router.Get("/livez", s.livez)
 	s.Router.Get("/readyz", s.readyz)
 	s.Router.Method(http.MethodGet, "/metrics", metrics.Handler())

@@ -1,6 +1,7 @@
 package httpserver
 
 import (
+	"context"
 	"net/http"
 
 	"go.opentelemetry.io/otel"
@@ -12,24 +13,27 @@ import (
 	"github.com/goshop-platform/shop/services/platform/telemetry"
 )
 
-// traceRequests starts a server span per request, continuing the client's
-// W3C trace context, named "<method> <route pattern>" once routing is done,
-// with the HTTP semantic-convention attributes, and an error status for 5xx
-// answers. Probes and metrics scrapes are not traced. The attributes are
-// only computed for a span that is recorded: an unsampled request (most of
-// them, or all without an exporter) pays for the context extraction and a
-// non-recording span, nothing else.
-func traceRequests(proxies Proxies) func(http.Handler) http.Handler {
+// requestContext gives every request its id (X-Request-Id from the client
+// when sane, else a new one, echoed in the response) and, except probes and
+// metrics scrapes, a server span continuing the client's W3C trace context,
+// named "<method> <route pattern>" once routing is done, with the HTTP
+// semantic-convention attributes and an error status for 5xx answers. Both
+// go into the request's context at once (one copy of the request). The
+// attributes are only computed for a span that is recorded: an unsampled
+// request (most of them, or all without an exporter) pays for the context
+// extraction and a non-recording span, nothing else.
+func requestContext(proxies Proxies) func(http.Handler) http.Handler {
+	tracer := otel.Tracer("github.com/goshop-platform/shop/services/platform/httpserver")
 	return func(next http.Handler) http.Handler {
 		return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			ctx := context.WithValue(r.Context(), requestIDKey, requestID(w, r))
 			switch r.URL.Path {
 			case "/livez", "/readyz", "/metrics":
-				next.ServeHTTP(w, r)
+				next.ServeHTTP(w, r.WithContext(ctx))
 				return
 			}
-			ctx := otel.GetTextMapPropagator().Extract(r.Context(), propagation.HeaderCarrier(r.Header))
-			ctx, span := otel.Tracer("github.com/goshop-platform/shop/services/platform/httpserver").
-				Start(ctx, "http.request", trace.WithSpanKind(trace.SpanKindServer))
+			ctx = otel.GetTextMapPropagator().Extract(ctx, propagation.HeaderCarrier(r.Header))
+			ctx, span := tracer.Start(ctx, "http.request", trace.WithSpanKind(trace.SpanKindServer))
 			defer span.End()
 			r = r.WithContext(ctx)
 			if !span.IsRecording() {
