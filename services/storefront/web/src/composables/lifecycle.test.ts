@@ -115,7 +115,7 @@ describe('order actions', () => {
     fakeFetch(() => wrongState('delivered'))
     const { busy, error, run } = useOrderAction()
     const a = useOrderActions()
-    expect(await run(() => a.ship('o-1', 'DHL', 'X1'))).toBeNull()
+    expect(await run(() => a.ship('o-1', 'DHL', 'X1'))).toBeUndefined()
     expect(busy.value).toBe(false)
     expect(currentStatus(error.value)).toBe('delivered')
     expect(error.value?.message).toBe('order is delivered')

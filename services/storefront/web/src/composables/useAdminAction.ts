@@ -1,4 +1,4 @@
-// One console action at a time (pause, replay, discard, retry, reconcile):
+// One action at a time (console actions, and an order's cancel, ship, deliver):
 // busy while it runs, and its failure kept for ProblemAlert, with the
 // api's field errors by name (reason, retry_after_seconds) for the inputs.
 import { computed, ref } from 'vue'

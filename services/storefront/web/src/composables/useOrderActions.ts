@@ -7,6 +7,7 @@ import { ApiError } from '../lib/http'
 import { declineReason } from '../lib/reasons'
 import { uuid } from '../lib/uuid'
 import { useApi } from './useApi'
+import { useAdminAction } from './useAdminAction'
 import type { Order } from './useOrders'
 
 export interface Payment {
@@ -113,24 +114,6 @@ function paymentFailure(e: unknown): PaymentOutcome {
 /**
  * Runs one order action at a time and keeps its failure for display: the
  * problem (title, detail, field errors, current status) or a plain error.
+ * The same as a console action (useAdminAction); undefined when it failed.
  */
-export function useOrderAction() {
-  const busy = ref(false)
-  const error = ref<ApiError | Error | null>(null)
-
-  async function run(action: () => Promise<Order>): Promise<Order | null> {
-    if (busy.value) return null
-    busy.value = true
-    error.value = null
-    try {
-      return await action()
-    } catch (e) {
-      error.value = e as Error
-      return null
-    } finally {
-      busy.value = false
-    }
-  }
-
-  return { busy, error, run }
-}
+export const useOrderAction = useAdminAction
