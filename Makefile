@@ -74,7 +74,7 @@ fuzz: ## run every fuzz target for FUZZTIME each (found by grep: listing them wi
 	  done; done
 
 BENCH_DIR ?= .bench
-BENCH_PKGS := ./services/api/internal/app/ ./services/order-worker/internal/app/ ./services/catalog-sync/internal/app/
+BENCH_PKGS := ./services/api/internal/app/ ./services/api/internal/order/ ./services/order-worker/internal/app/ ./services/catalog-sync/internal/app/
 
 bench: ## measure against the machine's limits in one run (~6 min): prints one table, writes .bench/report.json
 	@$(MAKE) --no-print-directory bench-run BENCH_SMOKE= BENCH_TIMEOUT=20m

@@ -57,6 +57,8 @@ func Recover(log *slog.Logger) func(http.Handler) http.Handler {
 }
 
 // AccessLog writes one JSON line per request, with trace ids from context.
+// Nothing is computed for a level the logger drops, and the line's
+// attributes are typed (LogAttrs), not boxed into a []any.
 func AccessLog(log *slog.Logger) func(http.Handler) http.Handler {
 	return func(next http.Handler) http.Handler {
 		return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
@@ -70,10 +72,15 @@ func AccessLog(log *slog.Logger) func(http.Handler) http.Handler {
 			if sw.Status() >= 500 {
 				level = slog.LevelError
 			}
-			log.Log(r.Context(), level, "http request",
-				"method", r.Method, "route", telemetry.RoutePattern(r), "path", r.URL.Path,
-				"status", sw.Status(), "bytes", sw.Bytes(), "duration_ms", float64(time.Since(start).Microseconds())/1000,
-				"request_id", RequestIDFrom(r.Context()), "remote", r.RemoteAddr)
+			ctx := r.Context()
+			if !log.Enabled(ctx, level) {
+				return
+			}
+			log.LogAttrs(ctx, level, "http request",
+				slog.String("method", r.Method), slog.String("route", telemetry.RoutePattern(r)), slog.String("path", r.URL.Path),
+				slog.Int("status", sw.Status()), slog.Int("bytes", sw.Bytes()),
+				slog.Float64("duration_ms", float64(time.Since(start).Microseconds())/1000),
+				slog.String("request_id", RequestIDFrom(ctx)), slog.String("remote", r.RemoteAddr))
 		})
 	}
 }

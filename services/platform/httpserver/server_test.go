@@ -319,8 +319,21 @@ func TestMetricsUseRoutePatterns(t *testing.T) {
 	s := newServer(t)
 	ts := httptest.NewServer(s.Router)
 	defer ts.Close()
-	for _, path := range []string{"/items/1", "/items/2", "/items/3", "/no/such/route"} {
+	s.Router.Route("/shop", func(r chi.Router) {
+		r.Mount("/v1", chi.NewRouter().With().Group(func(r chi.Router) {
+			r.Get("/items/{id}", func(http.ResponseWriter, *http.Request) {})
+		}))
+	})
+	for _, path := range []string{"/items/1", "/items/2", "/items/3", "/no/such/route", "/shop/v1/items/4", "/shop/v1/items/5"} {
 		get(t, ts.URL+path)
+	}
+	// A made-up method is counted as _OTHER: a client cannot add series.
+	brew, err := http.NewRequest("BREW", ts.URL+"/items/1", nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if res, err := http.DefaultClient.Do(brew); err == nil {
+		res.Body.Close()
 	}
 	res, body := get(t, ts.URL+"/metrics")
 	if res.StatusCode != 200 {
@@ -329,6 +342,8 @@ func TestMetricsUseRoutePatterns(t *testing.T) {
 	for _, want := range []string{
 		`http_server_requests_total{code="200",method="GET",route="/items/{id}"} 3`,
 		`http_server_requests_total{code="404",method="GET",route="unmatched"} 1`,
+		`http_server_requests_total{code="200",method="GET",route="/shop/v1/items/{id}"} 2`,
+		`http_server_requests_total{code="405",method="_OTHER",route="unmatched"} 1`,
 		`http_server_request_duration_seconds_count{method="GET",route="/items/{id}"} 3`,
 		`http_server_requests_in_flight 1`, // the scrape itself
 		`go_goroutines `,
@@ -336,6 +351,9 @@ func TestMetricsUseRoutePatterns(t *testing.T) {
 		if !strings.Contains(body, want) {
 			t.Errorf("metrics lack %q:\n%s", want, grep(body, "http_server"))
 		}
+	}
+	if strings.Contains(body, "BREW") {
+		t.Errorf("metrics carry the made-up method:\n%s", grep(body, "BREW"))
 	}
 	for _, raw := range []string{"/items/1", "/items/2", "/no/such/route"} {
 		if strings.Contains(body, `"`+raw+`"`) {
@@ -350,7 +368,8 @@ func TestMetricsUseRoutePatterns(t *testing.T) {
 		routes = append(routes, rec["route"].(string)+" "+rec["path"].(string))
 	}
 	sort.Strings(routes)
-	want := []string{"/items/{id} /items/1", "/items/{id} /items/2", "/items/{id} /items/3", "unmatched /no/such/route"}
+	want := []string{"/items/{id} /items/1", "/items/{id} /items/2", "/items/{id} /items/3",
+		"/shop/v1/items/{id} /shop/v1/items/4", "/shop/v1/items/{id} /shop/v1/items/5", "unmatched /items/1", "unmatched /no/such/route"}
 	if !reflect.DeepEqual(routes, want) {
 		t.Errorf("access log routes = %q, want %q", routes, want)
 	}

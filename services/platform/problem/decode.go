@@ -48,7 +48,7 @@ func DecodeBytes(body []byte, dst any) *Problem {
 	if err := dec.Decode(dst); err != nil {
 		return decodeError(err, body, dst)
 	}
-	if _, err := dec.Token(); !errors.Is(err, io.EOF) {
+	if len(bytes.TrimLeft(body[dec.InputOffset():], " \t\r\n")) > 0 { // JSON whitespace only
 		return BadRequest("the request body holds more than one JSON value", FieldError{Pointer: "#", Detail: "trailing data after the JSON value"})
 	}
 	if ptr, dup := DuplicateName(body); dup {
@@ -62,6 +62,9 @@ func checkContentType(r *http.Request) *Problem {
 	ct := r.Header.Get("Content-Type")
 	if ct == "" {
 		return New(http.StatusUnsupportedMediaType, "unsupported-media-type", "send the body as application/json (Content-Type header missing)")
+	}
+	if ct == "application/json" { // what nearly every client sends: no parse (which allocates)
+		return nil
 	}
 	mt, _, err := mime.ParseMediaType(ct)
 	if err != nil || (mt != "application/json" && !strings.HasSuffix(mt, "+json")) {

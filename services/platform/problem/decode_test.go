@@ -112,6 +112,11 @@ func TestDecodeBytesRejects(t *testing.T) {
 			errors: []problem.FieldError{{Pointer: "#", Detail: "trailing data after the JSON value"}},
 		},
 		{
+			name:   "trailing form feed (not JSON whitespace)",
+			body:   "{\"note\":\"a\"} \f",
+			errors: []problem.FieldError{{Pointer: "#", Detail: "trailing data after the JSON value"}},
+		},
+		{
 			name:   "trailing closing bracket",
 			body:   `{"note":"a"}]`,
 			errors: []problem.FieldError{{Pointer: "#", Detail: "trailing data after the JSON value"}},

@@ -3,6 +3,7 @@ package telemetry
 import (
 	"net/http"
 	"strconv"
+	"sync"
 	"time"
 
 	"github.com/go-chi/chi/v5"
@@ -17,6 +18,8 @@ type Metrics struct {
 	requests *prometheus.CounterVec
 	duration *prometheus.HistogramVec
 	inflight prometheus.Gauge
+	mu       sync.RWMutex
+	children map[redKey]redSeries
 }
 
 // NewMetrics creates a registry with Go runtime and process collectors and
@@ -26,6 +29,7 @@ func NewMetrics() *Metrics {
 	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	m := &Metrics{
 		Registry: reg,
+		children: map[redKey]redSeries{},
 		requests: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "http_server_requests_total",
 			Help: "HTTP requests handled, by route pattern, method and status code.",
@@ -52,7 +56,10 @@ func (m *Metrics) Handler() http.Handler {
 
 // Middleware records RED metrics labelled with chi's route pattern, never
 // the raw path, so label cardinality stays bounded. Unmatched requests are
-// counted under route "unmatched".
+// counted under route "unmatched", methods outside HTTP's standard ones
+// under "_OTHER" (as OpenTelemetry's conventions do). The label children
+// are kept per route, method and status, so that a request looks them up
+// without allocating.
 func (m *Metrics) Middleware(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		start := time.Now()
@@ -60,20 +67,87 @@ func (m *Metrics) Middleware(next http.Handler) http.Handler {
 		defer m.inflight.Dec()
 		sw := WrapStatus(w)
 		next.ServeHTTP(sw, r)
-		route := RoutePattern(r)
-		m.requests.WithLabelValues(route, r.Method, strconv.Itoa(sw.Status())).Inc()
-		ObserveWithTrace(r.Context(), m.duration.WithLabelValues(route, r.Method), time.Since(start).Seconds())
+		s := m.series(redKey{route: RoutePattern(r), method: methodLabel(r.Method), code: sw.Status()})
+		s.requests.Inc()
+		ObserveWithTrace(r.Context(), s.duration, time.Since(start).Seconds())
 	})
 }
 
-// RoutePattern is the matched chi route of a served request, or "unmatched".
-func RoutePattern(r *http.Request) string {
-	if rc := chi.RouteContext(r.Context()); rc != nil {
-		if p := rc.RoutePattern(); p != "" {
-			return p
-		}
+type redKey struct {
+	route, method string
+	code          int
+}
+
+type redSeries struct {
+	requests prometheus.Counter
+	duration prometheus.Observer
+}
+
+// series returns the children of k (the set of keys is bounded: routes
+// come from the router, methods and status codes from short lists).
+func (m *Metrics) series(k redKey) redSeries {
+	m.mu.RLock()
+	s, ok := m.children[k]
+	m.mu.RUnlock()
+	if ok {
+		return s
 	}
-	return "unmatched"
+	s = redSeries{m.requests.WithLabelValues(k.route, k.method, strconv.Itoa(k.code)), m.duration.WithLabelValues(k.route, k.method)}
+	m.mu.Lock()
+	m.children[k] = s
+	m.mu.Unlock()
+	return s
+}
+
+// methodLabel is method if it is one of HTTP's standard methods, else
+// "_OTHER": a client cannot create a series per made-up method.
+func methodLabel(method string) string {
+	switch method {
+	case http.MethodGet, http.MethodHead, http.MethodPost, http.MethodPut, http.MethodPatch,
+		http.MethodDelete, http.MethodConnect, http.MethodOptions, http.MethodTrace:
+		return method
+	}
+	return "_OTHER"
+}
+
+// RoutePattern is the matched chi route of a served request, or "unmatched".
+// chi joins and rewrites the route's parts on every call (two
+// allocations); the patterns are cached by their parts, a set bounded by
+// the routes the service defines.
+func RoutePattern(r *http.Request) string {
+	rc := chi.RouteContext(r.Context())
+	if rc == nil {
+		return "unmatched"
+	}
+	if len(rc.RoutePatterns) > len(routeKey{}) {
+		return orUnmatched(rc.RoutePattern())
+	}
+	var k routeKey
+	copy(k[:], rc.RoutePatterns)
+	routes.RLock()
+	p, ok := routes.m[k]
+	routes.RUnlock()
+	if !ok {
+		p = orUnmatched(rc.RoutePattern())
+		routes.Lock()
+		routes.m[k] = p
+		routes.Unlock()
+	}
+	return p
+}
+
+type routeKey [4]string
+
+var routes = struct {
+	sync.RWMutex
+	m map[routeKey]string
+}{m: map[routeKey]string{}}
+
+func orUnmatched(p string) string {
+	if p == "" {
+		return "unmatched"
+	}
+	return p
 }
 
 // StatusWriter remembers the status code a handler wrote.

@@ -15,14 +15,15 @@ type share struct {
 	busy time.Duration // the length of its slices
 	cpu  float64       // CPU seconds of its server during its slices
 	rds  float64       // and of Redis
+	gen  float64       // and of the load generator (this process)
 }
 
 // throughput is the successful requests per second of its slices.
 func (s *share) throughput() float64 { return float64(s.m.Requests) * s.m.Success / s.busy.Seconds() }
 
-// perThousand is CPU seconds per 1,000 successful requests.
-func (s *share) perThousand(cpu float64) float64 {
-	return cpu / (float64(s.m.Requests) * s.m.Success / 1000)
+// perOrder is CPU µs per successful request.
+func (s *share) perOrder(cpu float64) float64 {
+	return cpu * 1e6 / (float64(s.m.Requests) * s.m.Success)
 }
 
 type target struct {
@@ -44,10 +45,11 @@ func interleave(targets []target, redisPID int, hdr http.Header, body []byte, ra
 		for j := range targets {
 			i := (r + j) % len(targets)
 			server, rds := benchreport.ProcessTree{Roots: []int{targets[i].pid}}, benchreport.ProcessTree{Roots: []int{redisPID}}
-			cpu0, rds0, start := server.CPU(), rds.CPU(), time.Now()
+			cpu0, rds0, gen0, start := server.CPU(), rds.CPU(), ownCPU(), time.Now()
 			attackInto(&out[i].m, targets[i].url, hdr, body, rate, slice, workers)
 			out[i].busy += time.Since(start)
 			out[i].cpu += server.CPU() - cpu0
+			out[i].gen += ownCPU() - gen0
 			if redisPID != 0 {
 				out[i].rds += rds.CPU() - rds0
 			}

@@ -1,6 +1,7 @@
 package httpapi
 
 import (
+	"encoding/hex"
 	"errors"
 	"net/http"
 	"slices"
@@ -68,26 +69,55 @@ func (a *API) placeOrder(w http.ResponseWriter, r *http.Request) error {
 		return problem.Validation(errs...)
 	}
 	acc, err := a.Intake.Place(r.Context(), principal(r).UserID, req, key, traceparent(r))
-	var limited *order.RateLimitedError
-	if errors.As(err, &limited) {
-		a.ordersRejected.WithLabelValues("rate_limited").Inc()
-		return err
-	}
-	var notDurable *order.NotDurableError
-	if errors.As(err, &notDurable) {
-		a.ordersRejected.WithLabelValues("not_durable").Inc()
-		return err
-	}
 	if err != nil {
-		a.ordersRejected.WithLabelValues("unavailable").Inc()
+		a.ordersRejected.WithLabelValues(refusal(err)).Inc()
 		return err
 	}
 	a.ordersAccepted.WithLabelValues(strconv.FormatBool(acc.Replayed)).Inc()
+	h := w.Header()
 	if acc.Replayed {
-		w.Header().Set("Idempotent-Replayed", "true")
+		h["Idempotent-Replayed"] = replayedTrue
 	}
-	w.Header().Set("Location", "/api/v1/orders/"+acc.ID.String())
+	var loc [64]byte
+	h["Location"] = []string{string(appendUUID(append(loc[:0], "/api/v1/orders/"...), acc.ID))}
 	return writeJSON(w, http.StatusAccepted, acceptedView{ID: acc.ID, Status: order.StatusPending, AcceptedAt: acc.AcceptedAt})
+}
+
+var replayedTrue = []string{"true"}
+
+// refusal is the reason label of an order the intake refused.
+func refusal(err error) string {
+	var limited *order.RateLimitedError
+	var notDurable *order.NotDurableError
+	switch {
+	case errors.As(err, &limited):
+		return "rate_limited"
+	case errors.As(err, &notDurable):
+		return "not_durable"
+	}
+	return "unavailable"
+}
+
+// appendJSON is the view as encoding/json writes it (TestAcceptedViewJSON
+// compares them), without reflection: it answers every order.
+func (v acceptedView) appendJSON(b []byte) []byte {
+	b = appendUUID(append(b, `{"id":"`...), v.ID)
+	b = append(append(append(b, `","status":"`...), v.Status...), `","accepted_at":"`...) // a status is a lowercase word
+	b, _ = v.AcceptedAt.AppendText(b)
+	return append(b, `"}`...)
+}
+
+// appendUUID appends id in its canonical text form (uuid.UUID.String's)
+// without allocating.
+func appendUUID(b []byte, id uuid.UUID) []byte {
+	var s [36]byte
+	hex.Encode(s[0:8], id[0:4])
+	hex.Encode(s[9:13], id[4:6])
+	hex.Encode(s[14:18], id[6:8])
+	hex.Encode(s[19:23], id[8:10])
+	hex.Encode(s[24:], id[10:])
+	s[8], s[13], s[18], s[23] = '-', '-', '-', '-'
+	return append(b, s[:]...)
 }
 
 func (a *API) getOrder(w http.ResponseWriter, r *http.Request) error {

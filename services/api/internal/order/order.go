@@ -116,13 +116,8 @@ func (in *Intake) Place(ctx context.Context, userID int64, req Request, idemKey,
 		hash = bodyHash(req)
 	}
 	existing, existingHash, err := in.queue.Enqueue(ctx, msg, idemKey, hash)
-	var limited *RateLimitedError
-	var notDurable *NotDurableError
-	if errors.As(err, &limited) || errors.As(err, &notDurable) {
-		return Accepted{}, err
-	}
 	if err != nil {
-		return Accepted{}, fmt.Errorf("%w: %v", ErrQueueUnavailable, err)
+		return Accepted{}, refused(err)
 	}
 	if existing != nil {
 		if existingHash != hash {
@@ -132,6 +127,17 @@ func (in *Intake) Place(ctx context.Context, userID int64, req Request, idemKey,
 		return *existing, nil
 	}
 	return Accepted{ID: msg.OrderID, AcceptedAt: msg.AcceptedAt}, nil
+}
+
+// refused is the error of an order the queue did not take: a limit or
+// durability answer as it is, anything else the queue being unavailable.
+func refused(err error) error {
+	var limited *RateLimitedError
+	var notDurable *NotDurableError
+	if errors.As(err, &limited) || errors.As(err, &notDurable) {
+		return err
+	}
+	return fmt.Errorf("%w: %v", ErrQueueUnavailable, err)
 }
 
 // bodyHash identifies the request's meaning (canonical JSON of the lines),
