@@ -153,6 +153,7 @@ func TestIdempotentIntakeUnderConcurrentRetries(t *testing.T) {
 	tok, _ := e.customer("ida@example.com")
 	const n = 50
 	ids := make([]string, n)
+	ats := make([]time.Time, n)
 	codes := make([]int, n)
 	var wg sync.WaitGroup
 	start := make(chan struct{})
@@ -168,7 +169,7 @@ func TestIdempotentIntakeUnderConcurrentRetries(t *testing.T) {
 			if r.status == 202 {
 				r.json(t, &a)
 			}
-			ids[i] = a.ID
+			ids[i], ats[i] = a.ID, a.AcceptedAt
 		}(i)
 	}
 	close(start)
@@ -177,6 +178,17 @@ func TestIdempotentIntakeUnderConcurrentRetries(t *testing.T) {
 		if codes[i] != 202 || ids[i] == "" || ids[i] != ids[0] {
 			t.Fatalf("retry %d: status %d id %q, want 202 and id %q", i, codes[i], ids[i], ids[0])
 		}
+		// The first answer and the replays carry the same instant.
+		if !ats[i].Equal(ats[0]) {
+			t.Fatalf("retry %d: accepted_at %v, another answer %v", i, ats[i], ats[0])
+		}
+	}
+	var o struct {
+		AcceptedAt time.Time `json:"accepted_at"`
+	}
+	expect(t, e.do(req{method: "GET", path: "/api/v1/orders/" + ids[0], token: tok}), 200).json(t, &o)
+	if !o.AcceptedAt.Equal(ats[0]) {
+		t.Fatalf("pending order accepted_at %v, the answers %v", o.AcceptedAt, ats[0])
 	}
 	if got := len(e.streamEntries()); got != 1 {
 		t.Fatalf("stream has %d entries after %d retries with one key, want exactly 1", got, n)

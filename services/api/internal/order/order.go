@@ -109,8 +109,11 @@ func NewIntake(q Queue) *Intake { return &Intake{queue: q, now: time.Now} }
 
 // Place enqueues the order of userID. The caller has validated req.
 func (in *Intake) Place(ctx context.Context, userID int64, req Request, idemKey, traceparent string) (Accepted, error) {
+	// Milliseconds, as the idempotency record and the user's pending index
+	// keep it: the first answer, a replay, the pending record and the
+	// decided order all give the same instant.
 	msg := orderstream.Message{OrderID: orderstream.NewOrderID(userID), UserID: userID, Items: req.Items,
-		AcceptedAt: in.now().UTC(), Traceparent: traceparent}
+		AcceptedAt: in.now().UTC().Truncate(time.Millisecond), Traceparent: traceparent}
 	hash := ""
 	if idemKey != "" {
 		hash = bodyHash(req)
