@@ -190,6 +190,14 @@ func checkAudit(t *testing.T, s *stack, admin string, actions, outcomes []string
 	if page.Total != len(actions) {
 		t.Fatalf("%d audit records, want %d: %+v", page.Total, len(actions), page.Items)
 	}
+	var past struct {
+		Items []any `json:"items"`
+		Total int   `json:"total"`
+	}
+	expect(t, s.apis[0].do(req{method: "GET", path: "/api/v1/admin/actions?offset=1000", token: admin}), 200).json(t, &past)
+	if past.Total != len(actions) || len(past.Items) != 0 {
+		t.Fatalf("audit log from offset 1000: %+v, want no items and total %d", past, len(actions))
+	}
 	for i, a := range page.Items {
 		if a.Action != actions[i] || a.Detail["outcome"] != outcomes[i] || a.AdminEmail != adminEmail || a.Reason == "" || a.Target == "" {
 			t.Errorf("audit record %d: %+v, want %s %s", i, a, actions[i], outcomes[i])
@@ -318,9 +326,14 @@ func TestCatalogueFromTheConsole(t *testing.T) {
 			ID        int64  `json:"id"`
 			LastError string `json:"last_error"`
 		} `json:"items"`
+		Total int `json:"total"`
+	}
+	expect(t, e.do(req{method: "GET", path: "/api/v1/admin/catalog/dead-events?offset=3", token: admin}), 200).json(t, &page)
+	if len(page.Items) != 0 || page.Total != 1 {
+		t.Fatalf("dead events from offset 3: %+v, want no items and total 1", page)
 	}
 	expect(t, e.do(req{method: "GET", path: "/api/v1/admin/catalog/dead-events", token: admin}), 200).json(t, &page)
-	if len(page.Items) != 1 || page.Items[0].LastError != "directus: 500" {
+	if len(page.Items) != 1 || page.Items[0].LastError != "directus: 500" || page.Total != 1 {
 		t.Fatalf("dead events: %+v", page)
 	}
 	id := page.Items[0].ID

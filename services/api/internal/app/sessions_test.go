@@ -114,6 +114,11 @@ func TestAdminDisablesAnAccount(t *testing.T) {
 	if page.Total != 1 || page.Items[0].ID != uid || page.Items[0].DisabledAt != nil {
 		t.Fatalf("users matching MALLORY: %+v", page)
 	}
+	page.Total = 0 // a page past the end still says how many match
+	expect(t, s.apis[1].do(req{method: "GET", path: "/api/v1/admin/users?email=MALLORY&offset=5", token: admin}), 200).json(t, &page)
+	if page.Total != 1 || len(page.Items) != 0 {
+		t.Fatalf("users matching MALLORY from offset 5: %+v, want no items and total 1", page)
+	}
 	act := func(i int, what string, id int64, reason string, status int) resp {
 		return expect(t, s.apis[i].do(req{method: "POST", path: fmt.Sprintf("/api/v1/admin/users/%d/%s", id, what), token: admin,
 			body: map[string]string{"reason": reason}, badRequest: status >= 400}), status)

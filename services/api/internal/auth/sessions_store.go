@@ -53,5 +53,9 @@ func (s PGStore) Users(ctx context.Context, q string, limit, offset int) ([]User
 	if err := rows.Err(); err != nil {
 		return nil, 0, fmt.Errorf("list users: %w", err)
 	}
-	return users, total, nil
+	if len(users) > 0 || offset == 0 {
+		return users, total, nil
+	}
+	_, total, err = s.Users(ctx, q, 1, 0) // past the end: the count comes with the rows
+	return users, total, err
 }

@@ -96,7 +96,11 @@ func (s *Service) DeadEvents(ctx context.Context, limit, offset int) ([]DeadEven
 		}
 		out = append(out, e)
 	}
-	return out, total, rows.Err()
+	if err := rows.Err(); err != nil || len(out) > 0 || offset == 0 {
+		return out, total, err
+	}
+	_, total, err = s.DeadEvents(ctx, 1, 0) // past the end: the count comes with the rows
+	return out, total, err
 }
 
 // DeadEvent returns one dead event with its payload.

@@ -115,7 +115,11 @@ func (s *Service) Actions(ctx context.Context, q ActionQuery) ([]Action, int, er
 		}
 		out = append(out, a)
 	}
-	return out, total, rows.Err()
+	if err := rows.Err(); err != nil || len(out) > 0 || q.Offset == 0 {
+		return out, total, err
+	}
+	_, total, err = s.Actions(ctx, ActionQuery{Action: q.Action, Limit: 1}) // past the end: the count comes with the rows
+	return out, total, err
 }
 
 // SetPause switches intake or consumption (pause.Intake, pause.Consumption).
