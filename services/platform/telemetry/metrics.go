@@ -18,8 +18,7 @@ type Metrics struct {
 	requests *prometheus.CounterVec
 	duration *prometheus.HistogramVec
 	inflight prometheus.Gauge
-	mu       sync.RWMutex
-	children map[redKey]redSeries
+	children memo[redKey, redSeries]
 }
 
 // NewMetrics creates a registry with Go runtime and process collectors and
@@ -29,7 +28,6 @@ func NewMetrics() *Metrics {
 	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	m := &Metrics{
 		Registry: reg,
-		children: map[redKey]redSeries{},
 		requests: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "http_server_requests_total",
 			Help: "HTTP requests handled, by route pattern, method and status code.",
@@ -67,7 +65,10 @@ func (m *Metrics) Middleware(next http.Handler) http.Handler {
 		defer m.inflight.Dec()
 		sw := WrapStatus(w)
 		next.ServeHTTP(sw, r)
-		s := m.series(redKey{route: RoutePattern(r), method: methodLabel(r.Method), code: sw.Status()})
+		k := redKey{route: RoutePattern(r), method: methodLabel(r.Method), code: sw.Status()}
+		s := m.children.get(k, func() redSeries {
+			return redSeries{m.requests.WithLabelValues(k.route, k.method, strconv.Itoa(k.code)), m.duration.WithLabelValues(k.route, k.method)}
+		})
 		s.requests.Inc()
 		ObserveWithTrace(r.Context(), s.duration, time.Since(start).Seconds())
 	})
@@ -83,20 +84,28 @@ type redSeries struct {
 	duration prometheus.Observer
 }
 
-// series returns the children of k (the set of keys is bounded: routes
-// come from the router, methods and status codes from short lists).
-func (m *Metrics) series(k redKey) redSeries {
-	m.mu.RLock()
-	s, ok := m.children[k]
-	m.mu.RUnlock()
+// memo is a map filled on first use. Its keys must come from a bounded
+// set: the RED series' from the routes, short method and status lists.
+type memo[K comparable, V any] struct {
+	mu sync.RWMutex
+	m  map[K]V
+}
+
+func (c *memo[K, V]) get(k K, compute func() V) V {
+	c.mu.RLock()
+	v, ok := c.m[k]
+	c.mu.RUnlock()
 	if ok {
-		return s
+		return v
 	}
-	s = redSeries{m.requests.WithLabelValues(k.route, k.method, strconv.Itoa(k.code)), m.duration.WithLabelValues(k.route, k.method)}
-	m.mu.Lock()
-	m.children[k] = s
-	m.mu.Unlock()
-	return s
+	v = compute()
+	c.mu.Lock()
+	if c.m == nil {
+		c.m = map[K]V{}
+	}
+	c.m[k] = v
+	c.mu.Unlock()
+	return v
 }
 
 // methodLabel is method if it is one of HTTP's standard methods, else
@@ -124,24 +133,12 @@ func RoutePattern(r *http.Request) string {
 	}
 	var k routeKey
 	copy(k[:], rc.RoutePatterns)
-	routes.RLock()
-	p, ok := routes.m[k]
-	routes.RUnlock()
-	if !ok {
-		p = orUnmatched(rc.RoutePattern())
-		routes.Lock()
-		routes.m[k] = p
-		routes.Unlock()
-	}
-	return p
+	return routes.get(k, func() string { return orUnmatched(rc.RoutePattern()) })
 }
 
 type routeKey [4]string
 
-var routes = struct {
-	sync.RWMutex
-	m map[routeKey]string
-}{m: map[routeKey]string{}}
+var routes memo[routeKey, string]
 
 func orUnmatched(p string) string {
 	if p == "" {

@@ -123,20 +123,14 @@ func attack(base string, hdr http.Header, body []byte, rate vegeta.Rate, dur tim
 
 // redisProcess is the local redis-server behind url (0: not a local process).
 func redisProcess(b testing.TB, url string) int {
-	opt, err := redis.ParseURL(url)
-	if err != nil {
-		b.Fatal(err)
-	}
-	c := redis.NewClient(opt)
-	defer c.Close()
-	info, err := c.Info(context.Background(), "server").Result()
+	info, err := benchRedis(b, url).Info(context.Background(), "server").Result()
 	if err != nil {
 		b.Fatal(err)
 	}
 	return benchreport.RedisProcess(info)
 }
 
-func benchRedis(b *testing.B, url string) *redis.Client {
+func benchRedis(b testing.TB, url string) *redis.Client {
 	opt, err := redis.ParseURL(url)
 	if err != nil {
 		b.Fatal(err)
